@@ -1,0 +1,41 @@
+"""The ``skcovid`` command: ``skcovid demo`` (the main job) and ``skcovid predict``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# sub-command -> module with ``add_arguments(parser)`` and ``run(args) -> int``
+SUBCOMMANDS = {
+    "demo": ("skcovid._demo", "fit, evaluate and compare the multi-modal multi-task system"),
+    "predict": ("skcovid._predict", "predict scans with a saved model; write a CSV and overlays"),
+}
+
+
+def build_parser():
+    """The argument parser of the ``skcovid`` command."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="skcovid", description="COVID-19 detection from chest X-ray and CT.")
+    parser.add_argument("--version", action="version", version=f"skcovid {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).add_arguments(sub)
+        sub.set_defaults(_module=module)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``skcovid`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return int(importlib.import_module(args._module).run(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Shared, seeded fixtures for the test suite."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+REAL_DATA = Path(
+    os.environ.get("SKCOVID_REAL_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data" / "covid-scans")
+)
+
+
+@pytest.fixture(scope="session")
+def real_data_dir():
+    """The real images of ``../shared/data/covid-scans``; the test is skipped when absent."""
+    if not (REAL_DATA / "X_Ray_Train").is_dir():
+        pytest.skip(f"real data not found at {REAL_DATA} (set SKCOVID_REAL_DATA)")
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def synthetic_scans():
+    """A small synthetic multi-modal scan set (in memory), 120 scans of 64 px."""
+    from skcovid.datasets import make_synthetic_scans
+
+    return make_synthetic_scans(120, image_size=64, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def synthetic_folder(tmp_path_factory):
+    """The synthetic scans written in seed 000's layout; returns (folder, bunch)."""
+    from skcovid.datasets import make_synthetic_scans
+
+    folder = tmp_path_factory.mktemp("synthetic-scans")
+    bunch = make_synthetic_scans(60, image_size=48, random_state=1, directory=folder)
+    return folder, bunch
