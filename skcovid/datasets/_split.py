@@ -5,7 +5,7 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, validate_params
+from ..utils._param_validation import Interval, validate_params
 
 from ..utils import grouped_validation_split
 
@@ -26,7 +26,6 @@ def patient_split_labels(y, groups, test_size, random_state):
         "random_state": ["random_state"],
         "groups": [str, "array-like"],
     },
-    prefer_skip_nested_validation=True,
 )
 def train_test_split_by_patient(X, y, *, test_size=0.25, random_state=None, groups="patient"):
     """Split a scan table into train and test sets with no patient on both sides.

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.ndimage import zoom
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+from ..utils._param_validation import Interval, validate_params
 
 from ..utils import check_modality
 from ._common import make_bunch
@@ -148,7 +148,6 @@ def _write_layout(frame, images, masks, directory):
         "random_state": ["random_state"],
         "directory": [None, str, Path],
     },
-    prefer_skip_nested_validation=True,
 )
 def make_synthetic_scans(
     n_samples=200,

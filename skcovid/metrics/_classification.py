@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import multilabel_confusion_matrix
 
-from ._param_validation import Interval, Options, validate_params
+from ..utils._param_validation import Interval, Options, validate_params
 from ._validation import check_labels, check_same_length
 
 # Which cells of a per-class confusion matrix [[tn, fp], [fn, tp]] make each ratio.

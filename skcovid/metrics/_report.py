@@ -8,7 +8,7 @@ import pandas as pd
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils import check_random_state
 
-from ._param_validation import RANDOM_STATE, Interval, validate_params
+from ..utils._param_validation import RANDOM_STATE, Interval, validate_params
 from ._resampling import bootstrap_weights, group_codes, percentile_interval
 from ._validation import check_labels, check_same_length, check_scores, resolve_pos_label
 from ._weighted import BINARY_METRICS, SCORE_METRICS, ScoreBins, binary_metrics, safe_ratio

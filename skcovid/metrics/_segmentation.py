@@ -4,7 +4,7 @@ from numbers import Real
 
 import numpy as np
 
-from ._param_validation import Interval, Options, validate_params
+from ..utils._param_validation import Interval, Options, validate_params
 
 _CONSTRAINTS = {
     "threshold": [Interval(Real, None, None)],

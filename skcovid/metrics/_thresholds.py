@@ -6,7 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._param_validation import RANDOM_STATE, Interval, validate_params
+from ..utils._param_validation import RANDOM_STATE, Interval, validate_params
 from ._resampling import bootstrap_weights, group_codes, percentile_interval
 from ._validation import binary_target, check_labels, check_same_length, check_scores
 from ._weighted import ScoreBins, at_or_above, safe_ratio

@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from ..utils._param_validation import Interval, StrOptions, check_estimator_params
 
 from ..utils import check_scan_table
 from ._io import read_mask, read_scan
@@ -176,7 +176,7 @@ class ScanPreprocessor(TransformerMixin, BaseEstimator):
         -------
         self : ScanPreprocessor
         """
-        self._validate_params()
+        check_estimator_params(self)
         self.n_channels_ = self.channels
         return self
 
@@ -191,7 +191,7 @@ class ScanPreprocessor(TransformerMixin, BaseEstimator):
         -------
         ndarray of shape (n_scans, channels, H, W), float32
         """
-        self._validate_params()
+        check_estimator_params(self)
         table = check_scan_table(X)
         modalities = (
             table[self.modality_column].to_numpy()

@@ -10,7 +10,7 @@ from scipy import stats
 from sklearn.base import is_classifier
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, check_cv
 
-from ..metrics._param_validation import Interval, Options, validate_params
+from ..utils._param_validation import Interval, Options, validate_params
 from ._common import corrected_standard_error, cross_scores, n_rows
 from ._cv_tests import corrected_resampled_ttest
 from ._friedman import friedman_test

@@ -14,7 +14,7 @@ from sklearn.base import is_classifier
 from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
 from sklearn.utils import check_random_state
 
-from ..metrics._param_validation import RANDOM_STATE, Interval, validate_params
+from ..utils._param_validation import RANDOM_STATE, Interval, validate_params
 from ._common import corrected_standard_error, cross_scores, n_rows, t_test
 
 

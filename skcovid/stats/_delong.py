@@ -12,7 +12,7 @@ from numbers import Real
 import numpy as np
 from scipy import stats
 
-from ..metrics._param_validation import Interval, validate_params
+from ..utils._param_validation import Interval, validate_params
 from ..metrics._validation import binary_target, check_labels, check_same_length, check_scores
 
 _CI = {"ci": [Interval(Real, 0, 1, closed="neither")]}

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..metrics._param_validation import BOOLEAN, Interval, validate_params
+from ..utils._param_validation import BOOLEAN, Interval, validate_params
 
 
 @dataclass(frozen=True, eq=False)

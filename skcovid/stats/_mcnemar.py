@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ..metrics._param_validation import BOOLEAN, Options, validate_params
+from ..utils._param_validation import BOOLEAN, Options, validate_params
 from ..metrics._validation import check_labels, check_same_length
 
 _EXACT_BELOW = 25  # "auto": exact binomial test below this many discordant samples

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..metrics._param_validation import Options, validate_params
+from ..utils._param_validation import Options, validate_params
 
 
 @validate_params({"method": [Options("holm", "bonferroni", "fdr_bh"), None]})

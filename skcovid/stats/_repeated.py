@@ -9,7 +9,7 @@ from scipy import stats
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
 
-from ..metrics._param_validation import STRING, Interval, validate_params
+from ..utils._param_validation import STRING, Interval, validate_params
 from ._common import cross_scores, n_rows, resolve_scorer
 
 

@@ -1,12 +1,20 @@
-"""Declarative validation of scalar parameters for the metrics and stats functions.
+"""Declarative parameter validation for skcovid's functions and estimators.
 
 A function lists, for each parameter it wants checked, the values it accepts::
 
     @validate_params({"ci": [Interval(Real, 0, 1, closed="neither"), None]})
     def f(y, *, ci=0.95): ...
 
-and a call with anything else raises a ``ValueError`` (or ``TypeError``) that names the
-function, the parameter, what it accepts and what it received.
+and an estimator lists them in ``_parameter_constraints`` and calls
+``check_estimator_params(self)`` in ``fit``. Anything else raises a ``ValueError`` that
+names the function or estimator, the parameter, what it accepts and what it received.
+
+Constraints are ``None``, a type (``isinstance``), a callable-free constraint object
+(:class:`Interval`, :class:`StrOptions`, :class:`Options`) or one of the strings
+``"boolean"``, ``"random_state"``, ``"array-like"``, ``"callable"``.
+
+This is skcovid's own small version of scikit-learn's private ``_param_validation``
+module, so that nothing here imports private scikit-learn helpers.
 """
 
 import functools
@@ -117,6 +125,51 @@ STRING = _TypeConstraint(str, "a str")
 CALLABLE = _CallableConstraint()
 
 
+class StrOptions(Options):
+    """One of a fixed set of strings."""
+
+    def __init__(self, options):
+        super().__init__(*sorted(options))
+
+    def accepts(self, value):
+        return isinstance(value, str) and value in self.values
+
+
+class _ArrayLike:
+    def accepts(self, value):
+        return hasattr(value, "__len__") or hasattr(value, "shape") or hasattr(value, "__array__")
+
+    def __str__(self):
+        return "an array-like"
+
+
+#: Accepts array-likes (sequences, arrays, DataFrames).
+ARRAY_LIKE = _ArrayLike()
+
+_NAMED = {
+    "boolean": BOOLEAN,
+    "random_state": None,  # set below: also accepts None
+    "array-like": ARRAY_LIKE,
+    "callable": CALLABLE,
+}
+
+
+def _make(constraint):
+    if isinstance(constraint, str):
+        if constraint == "random_state":
+            return [None, RANDOM_STATE]
+        if constraint not in _NAMED:
+            raise TypeError(f"Unknown constraint name {constraint!r}")
+        return [_NAMED[constraint]]
+    if isinstance(constraint, type):
+        return [_TypeConstraint(constraint, f"a {constraint.__name__}")]
+    return [constraint]
+
+
+def _expand(constraints):
+    return [made for constraint in constraints for made in _make(constraint)]
+
+
 def _describe(constraints):
     parts = ["None" if c is None else str(c) for c in constraints]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
@@ -128,6 +181,7 @@ def check_param(func_name, name, value, constraints):
     ``constraints`` is a list whose items are ``None`` (accepts ``None``) or objects with
     an ``accepts(value)`` method such as :class:`Interval` and :class:`Options`.
     """
+    constraints = _expand(constraints)
     for constraint in constraints:
         if constraint is None:
             if value is None:
@@ -166,3 +220,23 @@ def validate_params(constraints):
         return wrapper
 
     return decorator
+
+
+def check_estimator_params(estimator):
+    """Check an estimator's parameters against its ``_parameter_constraints``.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        Any estimator with a ``_parameter_constraints`` dict; parameters without an entry
+        are not checked.
+
+    Raises
+    ------
+    ValueError
+        Naming the estimator, the parameter, the accepted values and the value received.
+    """
+    params = estimator.get_params(deep=False)
+    for name, accepted in getattr(estimator, "_parameter_constraints", {}).items():
+        if name in params:
+            check_param(type(estimator).__name__, name, params[name], accepted)

@@ -3,7 +3,7 @@ from numbers import Integral, Real
 import numpy as np
 import pytest
 
-from skcovid.metrics._param_validation import (
+from skcovid.utils._param_validation import (
     BOOLEAN,
     RANDOM_STATE,
     Interval,
@@ -45,3 +45,29 @@ def test_decorator_checks_defaults_and_keywords():
         f(1, ci=95)
     with pytest.raises(TypeError, match="no parameters"):
         validate_params({"missing": [None]})(lambda y: y)
+
+
+def test_estimator_constraints_and_names():
+    from numbers import Integral
+
+    from sklearn.base import BaseEstimator
+
+    from skcovid.utils._param_validation import StrOptions, check_estimator_params
+
+    class Toy(BaseEstimator):
+        _parameter_constraints = {
+            "n": [Interval(Integral, 1, None, closed="left")],
+            "mode": [StrOptions({"a", "b"})],
+            "flag": ["boolean"],
+            "seed": ["random_state"],
+            "shape": [tuple, None],
+        }
+
+        def __init__(self, n=1, mode="a", flag=False, seed=None, shape=None):
+            self.n, self.mode, self.flag, self.seed, self.shape = n, mode, flag, seed, shape
+
+    check_estimator_params(Toy(n=3, mode="b", flag=True, seed=0, shape=(2, 2)))
+    for bad, match in [({"n": 0}, "'n' parameter of Toy"), ({"mode": "c"}, "one of 'a', 'b'"),
+                       ({"flag": "yes"}, "a bool"), ({"seed": "x"}, "RandomState"), ({"shape": [2]}, "a tuple")]:
+        with pytest.raises(ValueError, match=match):
+            check_estimator_params(Toy(**bad))
