@@ -1,6 +1,22 @@
 """Plain torch modules and losses used by the estimators (no scikit-learn in here)."""
 
 from ._backbones import build_backbone, load_checkpoint, strip_classifier, weights_identity
+from ._drenet import DRENetModule, ResNetFPN
+from ._heads import BackboneMLPClassifier, MLPHead
 from ._losses import FocalLoss
+from ._unet import MultiTaskLoss, MultiTaskUNetModule, ResidualUnit
 
-__all__ = ["FocalLoss", "build_backbone", "load_checkpoint", "strip_classifier", "weights_identity"]
+__all__ = [
+    "BackboneMLPClassifier",
+    "DRENetModule",
+    "FocalLoss",
+    "MLPHead",
+    "MultiTaskLoss",
+    "MultiTaskUNetModule",
+    "ResNetFPN",
+    "ResidualUnit",
+    "build_backbone",
+    "load_checkpoint",
+    "strip_classifier",
+    "weights_identity",
+]

@@ -31,6 +31,10 @@ def early_stopping_split(y, groups=None, *, validation_fraction=0.1, random_stat
     return grouped_validation_split(y, groups, fraction=validation_fraction, random_state=random_state)
 
 
+def _silent(*args, **kwargs):
+    """A picklable sink that prints nothing (a lambda would break joblib.dump of fitted nets)."""
+
+
 def training_callbacks(*, has_validation, patience=5, monitor="valid_loss", verbose=0):
     """skorch callbacks: early stopping (restoring the best epoch) when there is a validation set.
 
@@ -53,4 +57,4 @@ def training_callbacks(*, has_validation, patience=5, monitor="valid_loss", verb
     if not has_validation or patience is None:
         return []
     return [("early_stopping", EarlyStopping(monitor=monitor, patience=patience, load_best=True,
-                                             sink=print if verbose else (lambda *a, **k: None)))]
+                                             sink=print if verbose else _silent))]
