@@ -7,7 +7,6 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
@@ -20,6 +19,7 @@ from ..utils import (
     torch_generator,
     training_callbacks,
 )
+from ..utils._param_validation import Interval, StrOptions, check_estimator_params
 from ._augment import ScanAugment
 from ._callbacks import make_skorch_net
 
@@ -177,7 +177,7 @@ class BaseImageNet(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        self._validate_params()
+        check_estimator_params(self)
         table = self._check_table(check_scan_table(X))
         if y is None:
             raise ValueError(f"{type(self).__name__} is supervised: pass the labels y to fit(X, y).")

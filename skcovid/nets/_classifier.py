@@ -8,11 +8,11 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve
-from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ..modules import FocalLoss
 from ..modules._heads import BackboneMLPClassifier
+from ..utils._param_validation import Interval, StrOptions
 from ._base import CLASS_WEIGHT_CONSTRAINT, BaseImageNet, shared_params
 
 

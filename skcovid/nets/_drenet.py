@@ -6,10 +6,10 @@ import os
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from ..modules._drenet import DRENetModule
+from ..utils._param_validation import Interval
 from ._base import CLASS_WEIGHT_CONSTRAINT, BaseImageNet, shared_params
 
 

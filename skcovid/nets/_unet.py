@@ -6,12 +6,12 @@ from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
 from ..metrics import dice_score
 from ..modules._unet import MultiTaskLoss, MultiTaskUNetModule
 from ..preprocessing import IMAGE_EXTENSIONS, read_scan
 from ..utils import check_scan_table
+from ..utils._param_validation import Interval
 from ._base import CLASS_WEIGHT_CONSTRAINT, BaseImageNet, shared_params
 
 

@@ -11,7 +11,8 @@ names the function or estimator, the parameter, what it accepts and what it rece
 
 Constraints are ``None``, a type (``isinstance``), a callable-free constraint object
 (:class:`Interval`, :class:`StrOptions`, :class:`Options`) or one of the strings
-``"boolean"``, ``"random_state"``, ``"array-like"``, ``"callable"``.
+``"boolean"``, ``"random_state"``, ``"verbose"``, ``"array-like"``, ``"callable"``
+(or the built-in ``callable``).
 
 This is skcovid's own small version of scikit-learn's private ``_param_validation``
 module, so that nothing here imports private scikit-learn helpers.
@@ -137,6 +138,8 @@ class StrOptions(Options):
 
 class _ArrayLike:
     def accepts(self, value):
+        if isinstance(value, (str, bytes, dict)):
+            return False
         return hasattr(value, "__len__") or hasattr(value, "shape") or hasattr(value, "__array__")
 
     def __str__(self):
@@ -158,9 +161,13 @@ def _make(constraint):
     if isinstance(constraint, str):
         if constraint == "random_state":
             return [None, RANDOM_STATE]
+        if constraint == "verbose":
+            return [BOOLEAN, Interval(numbers.Integral, 0, None)]
         if constraint not in _NAMED:
             raise TypeError(f"Unknown constraint name {constraint!r}")
         return [_NAMED[constraint]]
+    if constraint is callable:
+        return [CALLABLE]
     if isinstance(constraint, type):
         return [_TypeConstraint(constraint, f"a {constraint.__name__}")]
     return [constraint]

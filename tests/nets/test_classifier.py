@@ -156,7 +156,7 @@ def test_imblearn_pipeline_oversamples_the_scan_table(synthetic_scans):
         ({"multilabel": True}, None, "label-indicator matrix"),
         ({"multilabel": True, "threshold": [0.5] * 3}, "2-D", "one threshold per label"),
         ({"freeze": ["layer9"]}, None, "not layers of the backbone"),
-        ({"freeze": True}, None, "got a bool"),
+        ({"freeze": True}, None, "'freeze' parameter of ImageClassifier"),
         ({"backbone": "resnet_nope"}, None, "Unknown backbone"),
         ({"class_weight": {"Flu": 2.0}}, None, "not in y"),
         ({"loss": "hinge"}, None, "loss"),
