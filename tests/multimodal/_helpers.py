@@ -1,0 +1,42 @@
+"""Helpers of the multimodal, common and demo tests."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+
+
+@contextmanager
+def one_torch_thread():
+    """Run torch on one thread: tiny networks are much faster so on a busy machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def make_embeddings(
+    n=400, n_features=16, *, modality_shift=3.0, modality_dims=8, label_shift=1.5, random_state=0
+):
+    """Gaussian 'embeddings': a modality offset on some columns, a label signal on two others.
+
+    Each patient has two scans (one per modality, same label), so patient grouping matters.
+    """
+    rng = np.random.RandomState(random_state)
+    n_patients = n // 2
+    label = rng.randint(2, size=n_patients).repeat(2)
+    modality = np.tile([0, 1], n_patients)
+    X = rng.randn(n, n_features)
+    X[:, :modality_dims] += modality_shift * modality[:, None]
+    X[:, modality_dims : modality_dims + 2] += label_shift * (2 * label[:, None] - 1)
+    frame = pd.DataFrame(X, columns=[f"emb_{i}" for i in range(n_features)])
+    frame["modality"] = np.where(modality == 1, "xray", "ct")
+    frame["patient"] = [f"p{i:04d}" for i in np.arange(n_patients).repeat(2)]
+    frame.index = pd.Index(rng.permutation(n) + 1000, name="scan")
+    return frame, np.where(label == 1, "COVID", "Non_COVID")

@@ -1,0 +1,145 @@
+"""The multi-task pipeline end to end: images, grid search by patient, joblib, patient fusion."""
+
+from __future__ import annotations
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+
+from skcovid.multimodal import (
+    MultiModalMTLClassifier,
+    fuse_probabilities,
+    make_mtl_pipeline,
+    predict_patients,
+)
+
+TINY = dict(
+    task_hidden=(8,),
+    shared_hidden=(8,),
+    head_hidden=(4,),
+    max_epochs=3,
+    lr=0.01,
+    device="cpu",
+    random_state=0,
+)
+
+
+def _split(bunch):
+    train = (bunch.data["split"] == "train").to_numpy()
+    y = np.asarray(bunch.target)
+    return bunch.data[train], y[train], bunch.data[~train], y[~train]
+
+
+@pytest.fixture(scope="module")
+def fitted_on_images(synthetic_scans):
+    X_train, y_train, X_test, y_test = _split(synthetic_scans)
+    pipe = make_mtl_pipeline(embedder="pretrained", image_size=32, **TINY)
+    return pipe.fit(X_train, y_train), X_test, y_test
+
+
+def test_pipeline_on_scan_tables(fitted_on_images):
+    pipe, X_test, _ = fitted_on_images
+    assert [name for name, _ in pipe.steps] == ["embed", "features", "head"]
+    proba = pipe.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 2) and np.allclose(proba.sum(axis=1), 1)
+    assert set(pipe.predict(X_test)) <= {"COVID", "Non_COVID"}
+    features = pipe[:-1].transform(X_test)
+    assert features.index.equals(X_test.index)
+    assert list(features.columns) == [f"task_{i}" for i in range(8)] + [f"shared_{i}" for i in range(8)] + [
+        "modality",
+        "patient",
+    ]
+
+
+def test_joblib_round_trip_gives_identical_predictions(fitted_on_images, tmp_path):
+    pipe, X_test, _ = fitted_on_images
+    joblib.dump(pipe, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(loaded.predict_proba(X_test), pipe.predict_proba(X_test))
+
+
+def test_predict_patients_fuses_each_patients_scans(fitted_on_images):
+    pipe, X_test, _ = fitted_on_images
+    fused = predict_patients(pipe, X_test)
+    assert fused.index.name == "patient" and set(fused.index) == set(X_test["patient"])
+    proba = pd.DataFrame(pipe.predict_proba(X_test), index=X_test.index, columns=pipe.classes_)
+    patient = fused.index[np.argmax(fused["n_scans"].to_numpy())]  # one with several scans
+    rows = (X_test["patient"] == patient).to_numpy()
+    assert fused.loc[patient, "n_scans"] == rows.sum() > 1
+    assert fused.loc[patient, "proba_COVID"] == pytest.approx(proba.loc[rows, "COVID"].mean())
+    assert fused.loc[patient, "modalities"] == "+".join(sorted(set(X_test.loc[rows, "modality"])))
+
+
+def test_fusion_rules():
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    ids, mean = fuse_probabilities(proba, ["b", "b", "a"])
+    assert ids.tolist() == ["b", "a"]
+    np.testing.assert_allclose(mean, [[0.55, 0.45], [0.6, 0.4]])
+    _, geometric = fuse_probabilities(proba, ["b", "b", "a"], fusion="geometric")
+    expected = np.sqrt([0.9 * 0.2, 0.1 * 0.8])
+    np.testing.assert_allclose(geometric[0], expected / expected.sum())
+    _, worst = fuse_probabilities(proba, ["b", "b", "a"], fusion="max", pos_column=1)
+    np.testing.assert_allclose(worst, [[0.2, 0.8], [0.6, 0.4]])
+    with pytest.raises(ValueError, match="Unknown fusion"):
+        fuse_probabilities(proba, ["a", "b", "c"], fusion="median")
+
+
+def test_grid_search_over_nested_parameters_grouped_by_patient(embeddings, tmp_path):
+    X, y = embeddings
+    pipe = make_mtl_pipeline(embedder=None, **{**TINY, "max_epochs": 10})
+    hidden = {"features__task__xray__hidden": [(4,)], "features__task__ct__hidden": [(4,)]}
+    grid = GridSearchCV(
+        pipe,
+        [
+            {"features__shared__adversarial": [None], "head__loss": ["cross_entropy"], **hidden},
+            {"features__shared__adversarial": ["gradient_reversal"], "head__loss": ["focal"], **hidden},
+        ],
+        cv=StratifiedGroupKFold(n_splits=2, shuffle=True, random_state=0),
+    )
+    grid.fit(X, y, groups=X["patient"])
+    assert len(grid.cv_results_["params"]) == 2
+    assert (
+        grid.best_estimator_.named_steps["features"].task_.estimators_["xray"].module_.encoder.out_features
+        == 4
+    )
+    assert grid.best_score_ > 0.7
+    joblib.dump(grid.best_estimator_, tmp_path / "best.joblib")
+    np.testing.assert_array_equal(
+        joblib.load(tmp_path / "best.joblib").predict_proba(X), grid.best_estimator_.predict_proba(X)
+    )
+    assert clone(grid.best_estimator_).get_params()["head__loss"] in ("cross_entropy", "focal")
+
+
+def test_single_estimator_form(embeddings):
+    X, y = embeddings
+    clf = clone(MultiModalMTLClassifier(embedder=None, adversarial="minimax", **TINY))
+    assert clf.get_params()["adversarial"] == "minimax"
+    clf.fit(X, y)
+    assert clf.pipeline_.named_steps["features"].shared_.adversarial == "minimax"
+    assert clf.classes_.tolist() == ["COVID", "Non_COVID"]
+    patients = clf.predict_patients(X, fusion="geometric")
+    assert len(patients) == X["patient"].nunique() and (patients["n_scans"] == 2).all()
+    assert (patients["modalities"] == "ct+xray").all()
+
+
+@pytest.mark.real_data
+def test_pipeline_on_a_real_subset(real_data_dir):
+    from skcovid.datasets import load_scan_folder
+
+    bunch = load_scan_folder(real_data_dir)
+    X, y = bunch.data, np.asarray(bunch.target)
+    rng = np.random.RandomState(0)
+    picks = []
+    for (split, _modality, _label), rows in X.groupby(["split", "modality", y]).groups.items():
+        picks.extend(rng.choice(rows, 8 if split == "train" else 4, replace=False))
+    subset, y_subset = X.loc[picks], pd.Series(y, index=X.index).loc[picks].to_numpy()
+    train = (subset["split"] == "train").to_numpy()
+    pipe = make_mtl_pipeline(embedder="pretrained", image_size=32, adversarial="minimax", **TINY)
+    pipe.fit(subset[train], y_subset[train])
+    proba = pipe.predict_proba(subset[~train])
+    assert proba.shape == (int((~train).sum()), 2) and np.isfinite(proba).all()
+    fused = predict_patients(pipe, subset[~train])
+    assert fused["n_scans"].sum() == (~train).sum()

@@ -1,0 +1,82 @@
+"""``skcovid demo``: exit codes, written files and the content of report.json."""
+
+from __future__ import annotations
+
+import json
+
+import joblib
+import numpy as np
+import pytest
+
+from skcovid.cli import main
+
+from .multimodal._helpers import one_torch_thread
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    with one_torch_thread():
+        yield
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    return main(["demo", "--quick", "--out", str(out), "--no-progress"]), out
+
+
+def test_demo_succeeds_and_writes_its_files(demo_run):
+    code, out = demo_run
+    assert code == 0
+    for name in ("model.joblib", "report.json", "confusion_matrices.png", "roc.png"):
+        assert (out / name).stat().st_size > 0, name
+
+
+def test_demo_report_is_sane(demo_run):
+    _, out = demo_run
+    report = json.loads((out / "report.json").read_text())
+    assert report["settings"]["n_samples"] == 60 and report["settings"]["data"] == "synthetic"
+    assert report["data"]["n_train"] + report["data"]["n_test"] == 60
+    models = {row["model"] for row in report["metrics"]}
+    assert models == {"mtl_adversarial", "mtl", "single_modality", "logistic_regression"}
+    groups = {row["group"] for row in report["metrics"]}
+    assert {"all", "xray", "ct"} <= groups
+    accuracy = [row for row in report["metrics"] if row["metric"] == "accuracy" and row["group"] == "all"]
+    assert len(accuracy) == 4 and all(0 <= row["value"] <= 1 for row in accuracy)
+    assert all(row["ci_low"] <= row["value"] <= row["ci_high"] for row in accuracy)
+    tests = report["paired_tests"]
+    assert {row["model_b"] for row in tests} == models - {"mtl_adversarial"}
+    assert all(0 <= row["mcnemar_pvalue"] <= 1 for row in tests)
+    assert report["patients"]["n_patients"] > 0
+    assert set(report["shared_feature_modality_leakage"]) == {"mtl_adversarial", "mtl"}
+
+
+def test_saved_model_predicts_scan_tables(demo_run):
+    from skcovid.datasets import make_synthetic_scans
+
+    _, out = demo_run
+    model = joblib.load(out / "model.joblib")
+    scans = make_synthetic_scans(6, image_size=32, random_state=5).data
+    proba = model.predict_proba(scans)
+    assert proba.shape == (6, 2) and np.allclose(proba.sum(axis=1), 1)
+    assert model.classes_.tolist() == ["COVID", "Non_COVID"]
+
+
+def test_demo_on_a_folder(synthetic_folder, tmp_path):
+    folder, bunch = synthetic_folder
+    code = main(["demo", "--data", str(folder), "--quick", "--out", str(tmp_path), "--no-progress"])
+    assert code == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["settings"]["data"] == str(folder)
+    assert report["data"]["n_test"] == int((bunch.data["split"] == "test").sum())
+
+
+def test_bad_data_folder_is_a_clear_error(tmp_path, capsys):
+    code = main(["demo", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert "cannot use the data" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["demo", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "out")]) == 2
+    missing_weights = str(tmp_path / "missing.pth")
+    assert main(["demo", "--quick", "--weights", missing_weights, "--out", str(tmp_path / "out")]) == 1
+    assert "missing.pth" in capsys.readouterr().err
