@@ -1,9 +1,9 @@
 """Plain torch modules and losses used by the estimators (no scikit-learn in here)."""
 
+from ._adversarial import GradientReversal, ModalityDiscriminator, gradient_reversal
 from ._backbones import build_backbone, load_checkpoint, strip_classifier, weights_identity
 from ._drenet import DRENetModule, ResNetFPN
 from ._heads import BackboneMLPClassifier, MLPHead
-from ._adversarial import GradientReversal, ModalityDiscriminator, gradient_reversal
 from ._losses import FocalLoss
 from ._mlp import MLP, MLPClassifierModule
 from ._unet import MultiTaskLoss, MultiTaskUNetModule, ResidualUnit

@@ -235,8 +235,8 @@ def check_estimator_params(estimator):
     Parameters
     ----------
     estimator : BaseEstimator
-        Any estimator with a ``_parameter_constraints`` dict; parameters without an entry
-        are not checked.
+        Any estimator with a ``_parameter_constraints`` dict; parameters without an entry,
+        or whose entry is ``"no_validation"``, are not checked.
 
     Raises
     ------
@@ -245,5 +245,7 @@ def check_estimator_params(estimator):
     """
     params = estimator.get_params(deep=False)
     for name, accepted in getattr(estimator, "_parameter_constraints", {}).items():
+        if accepted == "no_validation":
+            continue
         if name in params:
             check_param(type(estimator).__name__, name, params[name], accepted)
