@@ -74,8 +74,8 @@ def report(name, rows, *, meta=None, columns=None, command=None, notes=""):
     body = (
         f"{start}\n## {name}\n\n"
         + (f"Command: `{command}`\n\n" if command else "")
-        + f"Measured {info['date']} on {info['cpu_count']} CPU cores ({info['device']}, torch {info['torch']}, "
-        f"{info['threads']} threads).\n\n{table}\n\n{notes}\n{end}"
+        + f"Measured {info['date']} on {info['cpu_count']} CPU cores ({info['device']}, "
+        f"torch {info['torch']}, {info['threads']} threads).\n\n{table}\n\n{notes}\n{end}"
     )
     if start in text:
         text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: body, text, flags=re.S)

@@ -17,7 +17,9 @@ def build_parser():
     """The argument parser of the ``skcovid`` command."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="skcovid", description="COVID-19 detection from chest X-ray and CT.")
+    parser = argparse.ArgumentParser(
+        prog="skcovid", description="COVID-19 detection from chest X-ray and CT."
+    )
     parser.add_argument("--version", action="version", version=f"skcovid {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in SUBCOMMANDS.items():

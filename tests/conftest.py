@@ -11,7 +11,9 @@ import pytest
 matplotlib.use("Agg")
 
 REAL_DATA = Path(
-    os.environ.get("SKCOVID_REAL_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data" / "covid-scans")
+    os.environ.get(
+        "SKCOVID_REAL_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data" / "covid-scans"
+    )
 )
 
 

@@ -50,9 +50,7 @@ def _merge_metadata(frame, root):
     meta["_key"] = meta["path"].astype(str).str.replace("\\", "/").str.lower()
     meta = meta.drop(columns="path").drop_duplicates("_key")
     if "mask" in meta.columns:
-        meta["mask"] = [
-            str(root / m) if isinstance(m, str) and m.strip() else np.nan for m in meta["mask"]
-        ]
+        meta["mask"] = [str(root / m) if isinstance(m, str) and m.strip() else np.nan for m in meta["mask"]]
     frame = frame.drop(columns=[c for c in meta.columns if c in frame.columns and c != "_key"])
     return frame.merge(meta, on="_key", how="left")
 
@@ -117,8 +115,10 @@ def load_scan_folder(root, *, split=None, modalities=None, on_error="raise"):
     root = check_root(root)
     splits = _check_choice("split", split, ("train", "test"))
     modalities = _check_choice(
-        "modalities", None if modalities is None else
-        [check_modality(m) for m in ([modalities] if isinstance(modalities, str) else modalities)],
+        "modalities",
+        None
+        if modalities is None
+        else [check_modality(m) for m in ([modalities] if isinstance(modalities, str) else modalities)],
         ("xray", "ct"),
     )
     rows = []
@@ -134,8 +134,14 @@ def load_scan_folder(root, *, split=None, modalities=None, on_error="raise"):
             for path in list_images(class_dir):
                 relative = path.relative_to(root).as_posix()
                 rows.append(
-                    {"image": str(path), "modality": modality, "split": part,
-                     "label": class_dir.name, "_relative": relative, "_key": relative.lower()}
+                    {
+                        "image": str(path),
+                        "modality": modality,
+                        "split": part,
+                        "label": class_dir.name,
+                        "_relative": relative,
+                        "_key": relative.lower(),
+                    }
                 )
     if not present:
         expected = ", ".join(name for name, _, _ in SEED000_FOLDERS)
@@ -199,8 +205,13 @@ def load_radiography_database(root, *, classes=None, on_error="raise"):
         masks = {p.stem.lower(): str(p) for p in list_images(masks_dir)} if masks_dir else {}
         for path in list_images(images_dir):
             rows.append(
-                {"image": str(path), "modality": "xray", "patient": path.stem,
-                 "mask": masks.get(path.stem.lower(), np.nan), "label": class_dir.name}
+                {
+                    "image": str(path),
+                    "modality": "xray",
+                    "patient": path.stem,
+                    "mask": masks.get(path.stem.lower(), np.nan),
+                    "label": class_dir.name,
+                }
             )
     if not found:
         raise FileNotFoundError(
@@ -247,5 +258,7 @@ def load_image_folders(root, *, modality, classes=None, on_error="raise"):
         for d in class_dirs
         for path in list_images(d)
     ]
-    frame, skipped = drop_unreadable(pd.DataFrame(rows, columns=["image", "modality", "patient", "label"]), on_error)
+    frame, skipped = drop_unreadable(
+        pd.DataFrame(rows, columns=["image", "modality", "patient", "label"]), on_error
+    )
     return make_bunch(frame, skipped=skipped, description=f"class folders at {root}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
-from ..utils._param_validation import Interval, validate_params
 
 from ..utils import grouped_validation_split
+from ..utils._param_validation import Interval, validate_params
 
 
 def patient_split_labels(y, groups, test_size, random_state):
@@ -64,9 +64,7 @@ def train_test_split_by_patient(X, y, *, test_size=0.25, random_state=None, grou
     """
     if isinstance(groups, str):
         if not hasattr(X, "columns") or groups not in X.columns:
-            raise ValueError(
-                f"X has no {groups!r} column to group by; pass groups=<array of patient ids>."
-            )
+            raise ValueError(f"X has no {groups!r} column to group by; pass groups=<array of patient ids>.")
         groups = X[groups].to_numpy()
     if len(groups) != len(y) or len(X) != len(y):
         raise ValueError(f"X, y and groups must have the same length; got {len(X)}, {len(y)}, {len(groups)}.")

@@ -9,15 +9,19 @@ import numpy as np
 import pandas as pd
 from scipy.ndimage import zoom
 from sklearn.utils import check_random_state
-from ..utils._param_validation import Interval, validate_params
 
 from ..utils import check_modality
+from ..utils._param_validation import Interval, validate_params
 from ._common import make_bunch
 from ._split import patient_split_labels
 
 LABELS = ("COVID", "Non_COVID")
-_FOLDERS = {("xray", "train"): "X_Ray_Train", ("xray", "test"): "X_Ray_Test",
-            ("ct", "train"): "CT_Scan_Train", ("ct", "test"): "CT_Scan_Test"}
+_FOLDERS = {
+    ("xray", "train"): "X_Ray_Train",
+    ("xray", "test"): "X_Ray_Test",
+    ("ct", "train"): "CT_Scan_Train",
+    ("ct", "test"): "CT_Scan_Test",
+}
 
 
 def _grid(size):
@@ -58,7 +62,10 @@ def _xray(rng, size, anatomy, severity, peripheral):
     yy, xx = _grid(size)
     width = anatomy["width"]
     image = 0.08 + 0.42 * _ellipse(yy, xx, 0.05, 0.0, 0.98, 0.86 * width, 0.05)
-    lung_centres = [(-0.05, -0.38 * width, 0.55, 0.27 * width, -1), (-0.05, 0.38 * width, 0.52, 0.25 * width, 1)]
+    lung_centres = [
+        (-0.05, -0.38 * width, 0.55, 0.27 * width, -1),
+        (-0.05, 0.38 * width, 0.52, 0.25 * width, 1),
+    ]
     lungs = np.maximum(*[_ellipse(yy, xx, cy, cx, ry, rx, 0.03) for cy, cx, ry, rx, _ in lung_centres])
     image = image * (1.0 - 0.7 * lungs)
     image += 0.25 * _ellipse(yy, xx, 0.0, 0.0, 0.9, 0.07, 0.05)  # spine and mediastinum
@@ -84,7 +91,11 @@ def _ct(rng, size, anatomy, severity, peripheral):
     for _ in range(rng.integers(25, 45)):  # vessels: small bright dots in the lungs
         cy, cx, ry, rx, _side = lung_centres[rng.integers(2)]
         r, a = np.sqrt(rng.uniform(0, 0.8)), rng.uniform(0, 2 * np.pi)
-        image += 0.3 * _blob(yy, xx, cy + r * ry * np.sin(a), cx + r * rx * np.cos(a), rng.uniform(0.008, 0.02)) * lungs
+        image += (
+            0.3
+            * _blob(yy, xx, cy + r * ry * np.sin(a), cx + r * rx * np.cos(a), rng.uniform(0.008, 0.02))
+            * lungs
+        )
     image += 0.4 * _ellipse(yy, xx, 0.42, 0.0, 0.1, 0.1, 0.02)  # vertebra
     image += 0.25 * np.exp(-((yy - 0.78) ** 2) / (2 * 0.012**2)) * (np.abs(xx) < 0.9)  # scanner table
     if severity > 0:
@@ -128,12 +139,18 @@ def _write_layout(frame, images, masks, directory):
         (root / mask_rel).parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(masks[i] * 255).save(root / mask_rel)
         mask_paths.append(str(root / mask_rel))
-    meta = pd.DataFrame({
-        "path": relative, "modality": frame["modality"], "label": frame["label"],
-        "patient": frame["patient"], "source": "synthetic",
-        "mask": [f"masks/{r}" if isinstance(m, str) else "" for r, m in zip(relative, mask_paths)],
-        "width": [im.shape[1] for im in images], "height": [im.shape[0] for im in images],
-    })
+    meta = pd.DataFrame(
+        {
+            "path": relative,
+            "modality": frame["modality"],
+            "label": frame["label"],
+            "patient": frame["patient"],
+            "source": "synthetic",
+            "mask": [f"masks/{r}" if isinstance(m, str) else "" for r, m in zip(relative, mask_paths)],
+            "width": [im.shape[1] for im in images],
+            "height": [im.shape[0] for im in images],
+        }
+    )
     meta.to_csv(root / "metadata.csv", index=False)
     return image_paths, mask_paths
 
@@ -208,15 +225,24 @@ def make_synthetic_scans(
     patient = 0
     while len(rows) < n_samples:
         covid = rng.uniform() < covid_fraction
-        anatomy = {"width": rng.uniform(0.85, 1.05), "rib_shift": rng.uniform(-0.05, 0.05),
-                   "gain": rng.uniform(0.8, 1.15), "offset": rng.uniform(-0.05, 0.08)}
+        anatomy = {
+            "width": rng.uniform(0.85, 1.05),
+            "rib_shift": rng.uniform(-0.05, 0.05),
+            "gain": rng.uniform(0.8, 1.15),
+            "offset": rng.uniform(-0.05, 0.08),
+        }
         for _ in range(min(rng.integers(1, 4), n_samples - len(rows))):
             modality = modalities[rng.integers(len(modalities))]
             image, mask = _render(rng, modality, image_size, anatomy, covid)
             images.append(image)
             masks.append(mask)
-            rows.append({"modality": modality, "patient": f"synthetic-{patient:04d}",
-                         "label": LABELS[0] if covid else LABELS[1]})
+            rows.append(
+                {
+                    "modality": modality,
+                    "patient": f"synthetic-{patient:04d}",
+                    "label": LABELS[0] if covid else LABELS[1],
+                }
+            )
         patient += 1
     frame = pd.DataFrame(rows)
     frame["split"] = patient_split_labels(frame["label"], frame["patient"], test_size, seed)

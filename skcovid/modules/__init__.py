@@ -3,12 +3,17 @@
 from ._adversarial import GradientReversal, ModalityDiscriminator, gradient_reversal
 from ._backbones import build_backbone, load_checkpoint, strip_classifier, weights_identity
 from ._drenet import DRENetModule, ResNetFPN
+from ._embedding_heads import BackboneClassifier, GlobalPool2d, backbone_stages, set_global_pooling
 from ._heads import BackboneMLPClassifier, MLPHead
 from ._losses import FocalLoss
 from ._mlp import MLP, MLPClassifierModule
 from ._unet import MultiTaskLoss, MultiTaskUNetModule, ResidualUnit
 
 __all__ = [
+    "BackboneClassifier",
+    "GlobalPool2d",
+    "backbone_stages",
+    "set_global_pooling",
     "GradientReversal",
     "MLP",
     "MLPClassifierModule",

@@ -5,8 +5,8 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import stats
 
-from ..utils._param_validation import Interval, Options, check_param
 from ..metrics._validation import binary_target, check_labels, check_same_length, check_scores
+from ..utils._param_validation import Interval, Options, check_param
 from ._common import estimator_scores, new_axes
 
 

@@ -75,9 +75,7 @@ def _to_gray(array, source):
             array = channels_last[..., :3].astype(np.float32) @ _LUMA
             return array
     elif array.ndim != 2:
-        raise ScanReadError(
-            source, f"expected a 2-D grayscale or 3-D colour image; got shape {array.shape}."
-        )
+        raise ScanReadError(source, f"expected a 2-D grayscale or 3-D colour image; got shape {array.shape}.")
     return array
 
 
@@ -114,7 +112,8 @@ def _read_pil(path):
                 return np.asarray(image, dtype=np.uint16)
             return np.asarray(image)
     except UnidentifiedImageError:
-        raise ScanReadError(path, "the file is not a readable image (corrupt or unsupported format).")
+        reason = "the file is not a readable image (corrupt or unsupported format)."
+        raise ScanReadError(path, reason) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ScanReadError(path, f"the image file is corrupt or truncated ({exc}).") from exc
 
@@ -123,9 +122,7 @@ def _read_dicom(path):
     try:
         import pydicom
     except ImportError as exc:  # pragma: no cover - depends on the extra
-        raise ImportError(
-            "Reading DICOM needs pydicom: pip install 'skcovid[medical]'."
-        ) from exc
+        raise ImportError("Reading DICOM needs pydicom: pip install 'skcovid[medical]'.") from exc
     try:
         dataset = pydicom.dcmread(path)
         pixels = dataset.pixel_array.astype(np.float32)
@@ -188,7 +185,9 @@ def read_scan(source, *, on_error="raise"):
         if isinstance(source, np.ndarray):
             return _from_array(source)
         if not isinstance(source, (str, os.PathLike)):
-            raise ScanReadError(repr(source)[:60], f"expected a path or an array, got {type(source).__name__}.")
+            raise ScanReadError(
+                repr(source)[:60], f"expected a path or an array, got {type(source).__name__}."
+            )
         path = Path(source)
         if not path.exists():
             raise ScanReadError(path, "the file does not exist; check the path or the data folder.")

@@ -6,9 +6,9 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from ..utils._param_validation import Interval, StrOptions, check_estimator_params
 
 from ..utils import check_scan_table
+from ..utils._param_validation import Interval, StrOptions, check_estimator_params
 from ._io import read_mask, read_scan
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -31,9 +31,7 @@ def _clahe(image, clip_limit):
     try:
         from skimage.exposure import equalize_adapthist
     except ImportError as exc:  # pragma: no cover - depends on the extra
-        raise ImportError(
-            "clahe=True needs scikit-image: pip install 'skcovid[medical]'."
-        ) from exc
+        raise ImportError("clahe=True needs scikit-image: pip install 'skcovid[medical]'.") from exc
     return equalize_adapthist(np.clip(image, 0.0, 1.0), clip_limit=clip_limit).astype(np.float32)
 
 
@@ -152,10 +150,11 @@ class ScanPreprocessor(TransformerMixin, BaseEstimator):
         gray = self.preprocess_gray(image, modality)
         if self.normalize == "per_image":
             gray = (gray - gray.mean()) / (gray.std() + 1e-6)
-        out = np.repeat(gray[None], self.channels, axis=0)
         stats = self._mean_std()
-        if stats is not None:
-            out = (out - stats[0]) / stats[1]
+        if stats is None:
+            out = np.repeat(gray[None], self.channels, axis=0)
+        else:  # broadcasting replicates the channel while normalising
+            out = (gray[None] - stats[0]) / stats[1]
         return np.ascontiguousarray(out, dtype=np.float32)
 
     def resize_mask(self, mask):

@@ -12,8 +12,8 @@ from numbers import Real
 import numpy as np
 from scipy import stats
 
-from ..utils._param_validation import Interval, validate_params
 from ..metrics._validation import binary_target, check_labels, check_same_length, check_scores
+from ..utils._param_validation import Interval, validate_params
 
 _CI = {"ci": [Interval(Real, 0, 1, closed="neither")]}
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ..utils._param_validation import BOOLEAN, Options, validate_params
 from ..metrics._validation import check_labels, check_same_length
+from ..utils._param_validation import BOOLEAN, Options, validate_params
 
 _EXACT_BELOW = 25  # "auto": exact binomial test below this many discordant samples
 

@@ -17,7 +17,12 @@ def test_real_data_counts(real_data_dir):
     bunch = load_scan_folder(real_data_dir)
     X = bunch.data
     counts = X.groupby(["modality", "split"]).size().to_dict()
-    assert counts == {("xray", "train"): 583, ("xray", "test"): 132, ("ct", "train"): 1439, ("ct", "test"): 361}
+    assert counts == {
+        ("xray", "train"): 583,
+        ("xray", "test"): 132,
+        ("ct", "train"): 1439,
+        ("ct", "test"): 361,
+    }
     assert len(X) == 2515
     assert X["mask"].notna().sum() == 329
     assert set(bunch.target) == {"COVID", "Non_COVID"}
@@ -26,7 +31,10 @@ def test_real_data_counts(real_data_dir):
     assert X["patient"].nunique() < len(X)
     for modality in ("xray", "ct"):
         sub = X[X["modality"] == modality]
-        train, test = set(sub.loc[sub.split == "train", "patient"]), set(sub.loc[sub.split == "test", "patient"])
+        train, test = (
+            set(sub.loc[sub.split == "train", "patient"]),
+            set(sub.loc[sub.split == "test", "patient"]),
+        )
         assert not train & test
     masked = X[X["mask"].notna()]
     assert (masked["modality"] == "xray").all()
@@ -98,7 +106,9 @@ def test_radiography_database(tmp_path):
         for sub in ("images", "masks"):
             (tmp_path / name / sub).mkdir(parents=True)
         for i in range(2):
-            Image.fromarray(rng.integers(0, 255, (16, 16), dtype=np.uint8)).save(tmp_path / name / "images" / f"{name}-{i}.png")
+            Image.fromarray(rng.integers(0, 255, (16, 16), dtype=np.uint8)).save(
+                tmp_path / name / "images" / f"{name}-{i}.png"
+            )
         Image.fromarray(np.full((16, 16), 255, np.uint8)).save(tmp_path / name / "masks" / f"{name}-0.png")
     bunch = load_radiography_database(tmp_path)
     assert len(bunch.data) == 8

@@ -48,6 +48,7 @@ def test_learnable_but_not_trivial():
         rows = (X["modality"] == modality).to_numpy()
         pixels = ScanPreprocessor(16, channels=1, normalize="none").transform(X[rows]).reshape(rows.sum(), -1)
         cv = StratifiedGroupKFold(5, shuffle=True, random_state=0)
-        scores = cross_val_score(LogisticRegression(C=1.0, max_iter=3000), pixels, y[rows], cv=cv,
-                                 groups=X["patient"][rows])
+        scores = cross_val_score(
+            LogisticRegression(C=1.0, max_iter=3000), pixels, y[rows], cv=cv, groups=X["patient"][rows]
+        )
         assert 0.58 < scores.mean() < 0.95, (modality, scores)

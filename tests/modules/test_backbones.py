@@ -6,7 +6,9 @@ import torch
 from skcovid.modules import build_backbone, strip_classifier, weights_identity
 
 
-@pytest.mark.parametrize(("name", "width"), [("resnet18", 512), ("densenet121", 1024), ("efficientnet_b0", 1280)])
+@pytest.mark.parametrize(
+    ("name", "width"), [("resnet18", 512), ("densenet121", 1024), ("efficientnet_b0", 1280)]
+)
 def test_strip_classifier_returns_pooled_features(name, width):
     model, n_features = strip_classifier(build_backbone(name, random_state=0))
     assert n_features == width
@@ -30,8 +32,10 @@ def test_local_checkpoint(tmp_path):
     # a checkpoint without the classifier still loads (fine-tuned heads differ)
     headless = {k: v for k, v in source.state_dict().items() if not k.startswith("fc.")}
     torch.save(headless, tmp_path / "headless.pth")
-    assert torch.equal(build_backbone("resnet18", weights=tmp_path / "headless.pth").layer1[0].conv1.weight,
-                       source.layer1[0].conv1.weight)
+    assert torch.equal(
+        build_backbone("resnet18", weights=tmp_path / "headless.pth").layer1[0].conv1.weight,
+        source.layer1[0].conv1.weight,
+    )
     assert weights_identity(path).startswith("file:") and weights_identity(None) == "random"
 
 

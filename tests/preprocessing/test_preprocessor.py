@@ -14,7 +14,9 @@ def test_transform_shapes_and_normalisation():
     np.testing.assert_allclose(out[0, :, 0, 0], expected, rtol=1e-5)
     gray = ScanPreprocessor(16, channels=1, normalize="none").transform(images)
     assert gray.shape == (3, 1, 16, 16) and np.allclose(gray, 1.0)
-    z = ScanPreprocessor(16, channels=1, normalize="per_image").transform(np.random.default_rng(0).random((2, 20, 20)))
+    z = ScanPreprocessor(16, channels=1, normalize="per_image").transform(
+        np.random.default_rng(0).random((2, 20, 20))
+    )
     assert abs(z.mean()) < 1e-4 and z.std() == pytest.approx(1.0, abs=1e-2)
     custom = ScanPreprocessor(8, channels=1, normalize=(0.5, 0.5)).transform(images)
     assert np.allclose(custom, 1.0)

@@ -67,7 +67,12 @@ def test_estimator_constraints_and_names():
             self.n, self.mode, self.flag, self.seed, self.shape = n, mode, flag, seed, shape
 
     check_estimator_params(Toy(n=3, mode="b", flag=True, seed=0, shape=(2, 2)))
-    for bad, match in [({"n": 0}, "'n' parameter of Toy"), ({"mode": "c"}, "one of 'a', 'b'"),
-                       ({"flag": "yes"}, "a bool"), ({"seed": "x"}, "RandomState"), ({"shape": [2]}, "a tuple")]:
+    for bad, match in [
+        ({"n": 0}, "'n' parameter of Toy"),
+        ({"mode": "c"}, "one of 'a', 'b'"),
+        ({"flag": "yes"}, "a bool"),
+        ({"seed": "x"}, "RandomState"),
+        ({"shape": [2]}, "a tuple"),
+    ]:
         with pytest.raises(ValueError, match=match):
             check_estimator_params(Toy(**bad))
