@@ -1,11 +1,13 @@
 """``skcovid demo``: fit, evaluate and compare the multi-modal multi-task system.
 
 With no arguments the demo generates the built-in synthetic X-ray + CT scans, embeds every
-image once (a CNN embedder per modality, fitted on the training split only), fits the
-multi-task system with and without adversarial shared features and two baselines on the
-same embeddings, evaluates them on the test split (per modality, with bootstrap CIs),
-tests the differences (McNemar, DeLong), and writes ``model.joblib``, ``report.json`` and
-plots under ``--out``. ``--data DIR`` does the same on a folder in seed 000's layout.
+image once (texture features by default; a CNN embedder with ``--embedder``, fitted on the
+training split only), fits the multi-task system with and without adversarial shared
+features and two baselines on the same embeddings, evaluates them on the test split (per
+modality, with bootstrap CIs), tests the differences (McNemar, DeLong), measures how well a
+fresh probe reads the modality from the shared features, and writes ``model.joblib``,
+``report.json`` and plots under ``--out``. ``--data DIR`` does the same on a folder laid
+out as ``X_Ray_Train/COVID``, ``CT_Scan_Test/Non_COVID``, ...
 """
 
 from __future__ import annotations
@@ -17,13 +19,10 @@ from pathlib import Path
 
 DEFAULTS = dict(
     n_samples=300,
-    image_size=64,
-    max_epochs=30,
+    image_size=None,
+    max_epochs=None,
     embedder_epochs=3,
     embedder_hidden=256,
-    task_hidden=(256, 128),
-    shared_hidden=(256, 128),
-    head_hidden=(64, 16),
     n_bootstraps=1000,
 )
 QUICK = dict(
@@ -35,6 +34,7 @@ QUICK = dict(
     task_hidden=(16,),
     shared_hidden=(16,),
     head_hidden=(8,),
+    cv=2,
     n_bootstraps=100,
 )
 POS_LABEL = "COVID"
@@ -45,19 +45,21 @@ def add_arguments(parser):
     parser.add_argument(
         "--data",
         metavar="DIR",
-        help="a folder in seed 000's layout (X_Ray_Train, ...); default: generate synthetic scans",
+        help="a folder laid out as X_Ray_Train/COVID, CT_Scan_Test/Non_COVID, ...; default: synthetic scans",
     )
     parser.add_argument(
         "--out", metavar="DIR", default="skcovid-demo", help="output folder (default: %(default)s)"
     )
     parser.add_argument("--n-samples", type=int, help="synthetic scans to generate (default 300; quick 60)")
-    parser.add_argument("--image-size", type=int, help="image side in pixels (default 64; quick 32)")
+    parser.add_argument(
+        "--image-size", type=int, help="image side in pixels (default: the embedder's; quick 32)"
+    )
     parser.add_argument("--backbone", default="resnet18", help="torchvision backbone (default: %(default)s)")
     parser.add_argument(
         "--embedder",
-        choices=["pretrained", "fine_tuned"],
-        default="fine_tuned",
-        help="CNN embedder per modality (default: %(default)s)",
+        choices=["texture", "pretrained", "fine_tuned"],
+        default="texture",
+        help="image embedder (default: %(default)s)",
     )
     parser.add_argument(
         "--weights",
@@ -125,10 +127,8 @@ def _load(args, settings):
 
 
 def _embed(X_train, y_train, X_test, settings, progress):
-    """Fit one embedder per modality on the training scans; embed train and test once."""
-    from sklearn.base import clone
-
-    from .multimodal import ModalityRouter, make_embedder
+    """Fit the embedding step on the training scans; embed train and test once."""
+    from .multimodal import MultiModalEmbedder, make_embedder
 
     params = {"hidden": settings["embedder_hidden"]} if settings["embedder"] == "fine_tuned" else {}
     embedder = make_embedder(
@@ -142,16 +142,14 @@ def _embed(X_train, y_train, X_test, settings, progress):
         **params,
     )
     modalities = sorted(set(X_train["modality"]))
-    router = ModalityRouter({m: clone(embedder) for m in modalities})
-    progress.set_postfix_str(
-        f"{settings['embedder']} {settings['backbone']} on {len(X_train)} training scans"
-    )
-    E_train = router.fit_transform(X_train, y_train)
+    embed = MultiModalEmbedder(embedder, modalities=tuple(modalities))
+    progress.set_postfix_str(f"{settings['embedder']} embedder on {len(X_train)} training scans")
+    E_train = embed.fit_transform(X_train, y_train)
     progress.update(1)
     progress.set_postfix_str(f"embedding {len(X_test)} test scans")
-    E_test = router.transform(X_test)
+    E_test = embed.transform(X_test)
     progress.update(1)
-    return router, E_train, E_test, modalities
+    return embed, E_train, E_test, modalities
 
 
 def _plots(out, y_test, results, modality):
@@ -240,18 +238,19 @@ def _run(args, settings, X_train, y_train, X_test, y_test):
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     modalities_seen = sorted(set(X_train["modality"]))
+    tiny = ("task_hidden", "shared_hidden", "head_hidden", "cv")
+    overrides = {k: settings[k] for k in tiny if k in settings}
+    if settings["max_epochs"] is not None:
+        overrides["max_epochs"] = settings["max_epochs"]
     models = comparison_models(
         modalities=modalities_seen,
         adversarial=settings["adversarial"],
-        task_hidden=settings["task_hidden"],
-        shared_hidden=settings["shared_hidden"],
-        head_hidden=settings["head_hidden"],
-        max_epochs=settings["max_epochs"],
         device=settings["device"],
         random_state=settings["random_state"],
+        **overrides,
     )
     with tqdm(total=2 + len(models), desc="skcovid demo", file=sys.stderr, disable=args.no_progress) as bar:
-        router, E_train, E_test, modalities = _embed(X_train, y_train, X_test, settings, bar)
+        embed, E_train, E_test, modalities = _embed(X_train, y_train, X_test, settings, bar)
         # the extractors and heads are small MLPs: one CPU thread is faster than several
         threads = 1 if str(settings["device"]) in ("cpu", "auto") else None
         results = fit_models(models, E_train, y_train, E_test, progress=bar, num_threads=threads)
@@ -267,7 +266,7 @@ def _run(args, settings, X_train, y_train, X_test, y_test):
         random_state=settings["random_state"],
     )
     tests = paired_tests(y_test, results, modality, pos_label=POS_LABEL)
-    model = Pipeline([("embed", router)] + list(results[MAIN]["estimator"].steps))
+    model = Pipeline([("embed", embed)] + list(results[MAIN]["estimator"].steps))
     joblib.dump(model, out / "model.joblib")
     files = ["model.joblib", "report.json"] + _plots(out, y_test, results, modality)
     report = {
@@ -282,7 +281,9 @@ def _run(args, settings, X_train, y_train, X_test, y_test):
         "metrics": table.to_dict(orient="records"),
         "paired_tests": tests.to_dict(orient="records"),
         "fit_seconds": {name: r["fit_seconds"] for name, r in results.items()},
-        "shared_feature_modality_leakage": modality_leakage(results),
+        "shared_feature_modality_leakage": modality_leakage(
+            results, E_test, random_state=settings["random_state"]
+        ),
         "patients": _patient_summary(model, X_test, y_test) if "patient" in X_test else None,
         "seconds": time.perf_counter() - start,
         "files": files,
@@ -318,8 +319,9 @@ def _print_summary(report, wide, tests, out):
         print(tests[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     for name, leak in report["shared_feature_modality_leakage"].items():
         print(
-            f"\n{name}: a fresh probe tells the modality from the shared features with held-out accuracy "
-            f"{leak['modality_accuracy']:.3f} (majority share {leak['modality_chance']:.3f})",
+            f"\n{name}: a fresh probe tells the modality from the test scans' shared features with "
+            f"balanced accuracy {leak['balanced_accuracy']:.3f} "
+            f"(chance {leak['chance_balanced_accuracy']:.3f})",
             end="",
         )
     if report["patients"]:

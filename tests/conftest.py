@@ -41,3 +41,18 @@ def synthetic_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("synthetic-scans")
     bunch = make_synthetic_scans(60, image_size=48, random_state=1, directory=folder)
     return folder, bunch
+
+
+@pytest.fixture(scope="session")
+def real_texture(real_data_dir):
+    """Texture embeddings of the real scans: (E_train, y_train, E_test, y_test) by the dev split."""
+    import numpy as np
+
+    from skcovid.datasets import load_scan_folder
+    from skcovid.embedders import TextureEmbedder
+
+    bunch = load_scan_folder(real_data_dir)
+    X, y = bunch.data, np.asarray(bunch.target)
+    E = TextureEmbedder(n_jobs=2).fit_transform(X)
+    train = (X["split"] == "train").to_numpy()
+    return E[train], y[train], E[~train], y[~train]

@@ -78,5 +78,6 @@ def test_bad_data_folder_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["demo", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "out")]) == 2
     missing_weights = str(tmp_path / "missing.pth")
-    assert main(["demo", "--quick", "--weights", missing_weights, "--out", str(tmp_path / "out")]) == 1
+    args = ["demo", "--quick", "--embedder", "pretrained", "--weights", missing_weights]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 1
     assert "missing.pth" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from .multimodal._helpers import one_torch_thread
 TINY = dict(max_epochs=20, lr=0.02, batch_size=32, dropout=0.0, device="cpu", random_state=0)
 ESTIMATORS = [
     TaskSpecificExtractor(hidden=(8,), **TINY),
-    SharedFeatureExtractor(hidden=(8,), **TINY),
+    SharedFeatureExtractor(hidden=(8,), adversarial=None, **TINY),
     ClassifierHead(hidden=(8,), **TINY),
 ]
 

@@ -28,20 +28,12 @@ TEST_COLUMNS = (
 
 
 def comparison_models(
-    *,
-    modalities=("xray", "ct"),
-    adversarial="gradient_reversal",
-    task_hidden=(256, 128),
-    shared_hidden=(256, 128),
-    head_hidden=(64, 16),
-    max_epochs=30,
-    batch_size=64,
-    device="auto",
-    random_state=None,
+    *, modalities=("xray", "ct"), adversarial="gradient_reversal", random_state=None, **mtl
 ):
     """The compared models, all reading a DataFrame of embeddings (``emb_*``, modality, patient).
 
-    - ``mtl_adversarial``: the multi-task system with adversarial shared features;
+    - ``mtl_adversarial``: the multi-task system (:func:`make_mtl_pipeline` at its defaults,
+      ``embedder=None``; ``mtl`` overrides them, e.g. ``max_epochs``);
     - ``mtl``: the same without adversarial training;
     - ``single_modality``: one :class:`ClassifierHead` per modality on the embeddings;
     - ``logistic_regression``: standardised embeddings, logistic regression (both modalities).
@@ -55,22 +47,17 @@ def comparison_models(
     from ._pipeline import make_mtl_pipeline
     from ._router import ModalityRouter
 
-    common = dict(max_epochs=max_epochs, batch_size=batch_size, device=device, random_state=random_state)
-    mtl = dict(
-        embedder=None,
-        task_hidden=task_hidden,
-        shared_hidden=shared_hidden,
-        head_hidden=head_hidden,
-        modalities=modalities,
-        **common,
-    )
-    head = ClassifierHead(head_hidden, **common)
+    mtl = dict(embedder=None, modalities=tuple(modalities), random_state=random_state, **mtl)
+    head_params = {k: mtl[k] for k in ("max_epochs", "batch_size", "device") if k in mtl}
+    if "head_hidden" in mtl:
+        head_params["hidden"] = mtl["head_hidden"]
+    head = ClassifierHead(random_state=random_state, **head_params)
     return {
         MAIN: make_mtl_pipeline(adversarial=adversarial, **mtl),
         "mtl": make_mtl_pipeline(adversarial=None, **mtl),
         "single_modality": ModalityRouter({m: head for m in modalities}),
         "logistic_regression": make_pipeline(
-            make_column_transformer((StandardScaler(), make_column_selector(pattern=r"^emb_"))),
+            make_column_transformer((StandardScaler(), make_column_selector(dtype_include="number"))),
             LogisticRegression(max_iter=2000),
         ),
     }
@@ -207,18 +194,29 @@ def paired_tests(y_true, results, modality, *, reference=MAIN, pos_label="COVID"
     return table
 
 
-def modality_leakage(results):
-    """Held-out modality-probe accuracy of each model's shared features (``{model: {...}}``)."""
+def modality_leakage(results, X_test, *, random_state=None):
+    """A fresh probe's out-of-fold modality scores on each model's shared features of ``X_test``.
+
+    Returns ``{model: {"balanced_accuracy", "roc_auc", "chance_balanced_accuracy", "epochs"}}``
+    for the models with a shared branch (see :func:`probe_modality`).
+    """
+    from ._probe import probe_modality
+
     leakage = {}
     for name, result in results.items():
         steps = getattr(result["estimator"], "named_steps", {})
         shared = getattr(steps.get("features"), "shared_", None)
-        if shared is not None and hasattr(shared, "modality_accuracy_"):
-            leakage[name] = {
-                "modality_accuracy": float(shared.modality_accuracy_),
-                "modality_chance": float(shared.modality_chance_),
-                "epochs": int(shared.n_epochs_),
-            }
+        if shared is None:
+            continue
+        features = shared.transform(X_test)
+        groups = X_test["patient"] if "patient" in X_test else None
+        probe = probe_modality(features, X_test["modality"], groups=groups, random_state=random_state)
+        leakage[name] = {
+            "balanced_accuracy": probe.balanced_accuracy,
+            "roc_auc": probe.roc_auc,
+            "chance_balanced_accuracy": probe.chance_balanced_accuracy,
+            "epochs": int(shared.n_epochs_),
+        }
     return leakage
 
 

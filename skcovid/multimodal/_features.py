@@ -12,13 +12,48 @@ from ._tabular import PASSTHROUGH
 BRANCHES = ("task", "shared")
 
 
+def _rows(X, positions):
+    return X.iloc[positions] if isinstance(X, pd.DataFrame) else np.asarray(X)[positions]
+
+
+def _branch_input(X, branch):
+    """The columns a branch reads (see the class docstring)."""
+    if not isinstance(X, pd.DataFrame):
+        return X
+    joint = [c for c in X.columns if str(c).startswith(SHARED_INPUT_PREFIX)]
+    if not joint:
+        return X
+    if branch == "shared":
+        return X[joint + [c for c in X.columns if c in PASSTHROUGH]]
+    return X.drop(columns=joint)
+
+
+SHARED_INPUT_PREFIX = "shared_emb_"
+
+
 class MultiTaskFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
-    """Concatenate the routed task-specific features and the shared features.
+    """Concatenate the routed task-specific features and the shared features, out-of-fold in fit.
 
     Both branches are fitted on the same rows and labels; their outputs (without
     passthrough columns) are put side by side, followed by ``X``'s ``modality`` and
     ``patient`` columns, with ``X``'s index. Nested parameters are reachable as
     ``task__xray__hidden`` or ``shared__adversarial``.
+
+    **Inputs of the branches.** Columns named ``shared_emb_*`` (the joint embedding of
+    :class:`MultiModalEmbedder`) are read by the shared branch only, and the other feature
+    columns by the task branch only; without ``shared_emb_*`` columns both branches read
+    every feature column.
+
+    **Out-of-fold training features (stacking).** A model trained on these features (the
+    classifier head) must not see features the branches computed on their own training
+    rows: those are over-confident, and the head learns to trust them too much. So, as in
+    scikit-learn's ``StackingClassifier`` and ``TargetEncoder``, ``fit_transform`` (what a
+    ``Pipeline`` calls while fitting) returns *out-of-fold* features: for each of ``cv``
+    folds (grouped by ``patient``, stratified by modality and label) clones of the branches
+    are fitted on the other folds and transform this one. The branches kept for
+    ``transform`` (``task_``, ``shared_``) are then fitted on all rows, with the same
+    random state as the fold clones. ``fit(X, y).transform(X)`` therefore differs from
+    ``fit_transform(X, y)``; ``cv=None`` makes them equal (in-sample features).
 
     Parameters
     ----------
@@ -27,6 +62,11 @@ class MultiTaskFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
         "ct": TaskSpecificExtractor()})``. None leaves it out.
     shared : estimator or None, default=None
         Shared branch, typically :class:`SharedFeatureExtractor`. None leaves it out.
+    cv : int, cross-validation splitter or None, default=5
+        Folds of the out-of-fold features of ``fit_transform``; None for in-sample ones.
+        An int uses ``StratifiedGroupKFold`` (groups: ``patient``) or ``StratifiedKFold``.
+    random_state : int or None, default=None
+        Shuffling of the folds.
 
     Attributes
     ----------
@@ -45,15 +85,18 @@ class MultiTaskFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
     >>> X["modality"] = ["xray", "ct"] * 20
     >>> y = np.where(X["emb_0"] > 0, "COVID", "Non_COVID")
     >>> task = TaskSpecificExtractor(hidden=(2,), max_epochs=1, random_state=0)
-    >>> union = MultiTaskFeatures(task=ModalityRouter({"xray": task, "ct": task}),
-    ...                           shared=SharedFeatureExtractor(hidden=(3,), max_epochs=1, random_state=0))
+    >>> shared = SharedFeatureExtractor(hidden=(3,), max_epochs=1, random_state=0)
+    >>> union = MultiTaskFeatures(task=ModalityRouter({"xray": task, "ct": task}, layout="block"),
+    ...                           shared=shared, cv=2, random_state=0)
     >>> list(union.fit_transform(X, y).columns)
-    ['task_0', 'task_1', 'shared_0', 'shared_1', 'shared_2', 'modality']
+    ['task_xray_0', 'task_xray_1', 'task_ct_0', 'task_ct_1', 'shared_0', 'shared_1', 'shared_2', 'modality']
     """
 
-    def __init__(self, task=None, shared=None):
+    def __init__(self, task=None, shared=None, *, cv=5, random_state=None):
         self.task = task
         self.shared = shared
+        self.cv = cv
+        self.random_state = random_state
 
     def _branches(self):
         branches = [(name, getattr(self, name)) for name in BRANCHES if getattr(self, name) is not None]
@@ -62,7 +105,7 @@ class MultiTaskFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
         return branches
 
     def fit(self, X, y=None):
-        """Fit both branches on ``(X, y)``.
+        """Fit both branches on ``(X, y)`` (all rows; no out-of-fold features are computed).
 
         Parameters
         ----------
@@ -73,18 +116,64 @@ class MultiTaskFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
         -------
         self : MultiTaskFeatures
         """
-        self.fit_transform(X, y)
+        self.task_ = self.shared_ = None
+        outputs = []
+        for name, estimator in self._branches():
+            fitted = clone(estimator)
+            inputs = _branch_input(X, name)
+            outputs.append((name, fitted.fit_transform(inputs, y)))
+            setattr(self, f"{name}_", fitted)
+        self._concatenate(X, outputs, reset=True)
         return self
 
     def fit_transform(self, X, y=None):
-        """Fit both branches and return their concatenated outputs on ``X``."""
-        outputs = []
-        self.task_ = self.shared_ = None
-        for name, estimator in self._branches():
-            fitted = clone(estimator)
-            outputs.append((name, fitted.fit_transform(X, y)))
-            setattr(self, f"{name}_", fitted)
-        return self._concatenate(X, outputs, reset=True)
+        """Fit both branches on all rows and return *out-of-fold* features of ``X`` (see above).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        DataFrame (for a DataFrame ``X``) or ndarray
+        """
+        self.fit(X, y)
+        if self.cv is None:
+            return self.transform(X)
+        folds = self._folds(X, y)
+        oof = None
+        for train, test in folds:
+            outputs = []
+            rows_train, rows_test = _rows(X, train), _rows(X, test)
+            for name, estimator in self._branches():
+                fold_model = clone(estimator).fit(_branch_input(rows_train, name), np.asarray(y)[train])
+                outputs.append((name, fold_model.transform(_branch_input(rows_test, name))))
+            block = self._concatenate(rows_test, outputs, reset=False)
+            values = block.to_numpy() if isinstance(block, pd.DataFrame) else block
+            if oof is None:
+                oof = np.empty((len(y),) + values.shape[1:], dtype=values.dtype)
+            oof[test] = values
+        if not isinstance(X, pd.DataFrame):
+            return oof.astype(np.float32, copy=False)
+        frame = pd.DataFrame(oof, index=X.index, columns=block.columns)
+        return frame.astype({c: np.float32 for c in self.feature_names_out_})
+
+    def _folds(self, X, y):
+        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, check_cv
+
+        from ._tabular import column_of
+
+        y = np.asarray(y)
+        modality = column_of(X, "modality")
+        strata = y.astype(str) if modality is None else np.char.add(modality.astype(str), y.astype(str))
+        groups = column_of(X, "patient")
+        cv = self.cv
+        if isinstance(cv, int):
+            splitter = StratifiedGroupKFold if groups is not None else StratifiedKFold
+            cv = splitter(cv, shuffle=True, random_state=self.random_state)
+        cv = check_cv(cv, strata, classifier=True)
+        return list(cv.split(np.zeros((len(y), 1)), strata, groups))
 
     def transform(self, X):
         """Concatenated branch outputs, then the passthrough columns.
@@ -99,7 +188,7 @@ class MultiTaskFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
         """
         check_is_fitted(self, "feature_names_out_")
         outputs = [
-            (name, getattr(self, f"{name}_").transform(X))
+            (name, getattr(self, f"{name}_").transform(_branch_input(X, name)))
             for name in BRANCHES
             if getattr(self, f"{name}_") is not None
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -35,6 +36,25 @@ MLP_CONSTRAINTS = {
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
+
+
+@contextmanager
+def small_network_threads(device):
+    """Train on one CPU thread: these MLPs are small, and several threads only add overhead.
+
+    torch's thread count is process-wide; it is restored on exit.
+    """
+    import torch
+
+    if str(device) != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def check_hidden(hidden, *, allow_empty):
@@ -91,16 +111,50 @@ class LabelMLP(BaseEstimator):
         self.device_ = resolve_device(self.device)
         return np.array(features, dtype=np.float32), encoder.transform(y).astype(np.int64), groups
 
+    def _skorch_kwargs(self, n_train, seed, valid):
+        """The skorch arguments every network of this subpackage shares.
+
+        Adam with ``lr`` and ``weight_decay``, ``max_epochs``, ``batch_size``, seeded
+        shuffling, the predefined patient-grouped validation set, and the drop-last rule
+        (a last training batch of one row breaks batch normalisation: it is dropped).
+        """
+        import torch
+        from skorch.helper import predefined_split
+
+        from ..utils import torch_generator
+
+        return dict(
+            optimizer=torch.optim.Adam,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None if valid is None else predefined_split(valid),
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch_generator(seed),
+            iterator_train__drop_last=n_train % self.batch_size == 1,
+            device=self.device_,
+            verbose=self.verbose,
+        )
+
+    def _module_params(self, n_features, hidden):
+        return dict(
+            module__n_features=n_features,
+            module__n_classes=len(self.classes_),
+            module__hidden=hidden,
+            module__activation=self.activation,
+            module__dropout=self.dropout,
+            module__batch_norm=self.batch_norm,
+        )
+
     def _fit_network(self, X, y):
         """Validate, encode labels, split for early stopping and train ``net_`` with skorch."""
-        import torch
         from skorch import NeuralNet
         from skorch.dataset import Dataset
-        from skorch.helper import predefined_split
 
         from ..modules import FocalLoss
         from ..modules._mlp import MLPClassifierModule
-        from ..utils import seed_everything, torch_generator, training_callbacks
+        from ..utils import seed_everything, training_callbacks
 
         X_all, y_encoded, groups = self._prepare_training_data(X, y)
         hidden = check_hidden(self.hidden, allow_empty=self._allow_empty_hidden)
@@ -112,32 +166,17 @@ class LabelMLP(BaseEstimator):
         criterion = self._criterion_params(y_encoded)
         self.net_ = NeuralNet(
             module=MLPClassifierModule,
-            module__n_features=X_all.shape[1],
-            module__n_classes=len(self.classes_),
-            module__hidden=hidden,
-            module__activation=self.activation,
-            module__dropout=self.dropout,
-            module__batch_norm=self.batch_norm,
+            **self._module_params(X_all.shape[1], hidden),
             criterion=FocalLoss,
             criterion__gamma=criterion["gamma"],
             criterion__alpha=criterion["alpha"],
-            optimizer=torch.optim.Adam,
-            optimizer__weight_decay=self.weight_decay,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            train_split=None if valid is None else predefined_split(valid),
             callbacks=training_callbacks(
                 has_validation=valid is not None, patience=self.patience, verbose=self.verbose
             ),
-            iterator_train__shuffle=True,
-            iterator_train__generator=torch_generator(seed),
-            # a last batch of one row breaks batch normalisation: drop it
-            iterator_train__drop_last=len(train_idx) % self.batch_size == 1,
-            device=self.device_,
-            verbose=self.verbose,
+            **self._skorch_kwargs(len(train_idx), seed, valid),
         )
-        self.net_.fit(X_all[train_idx], y_encoded[train_idx])
+        with small_network_threads(self.device_):
+            self.net_.fit(X_all[train_idx], y_encoded[train_idx])
         self.module_ = self.net_.module_
         self.history_ = self.net_.history
         return self

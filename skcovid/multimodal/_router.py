@@ -35,6 +35,12 @@ def _feature_block(output, estimator):
     return values, names
 
 
+def _block_name(name, modality):
+    """``task_3`` of modality ``xray`` is ``task_xray_3``; a name without ``_`` gets ``_xray``."""
+    head, sep, tail = name.partition("_")
+    return f"{head}_{modality}_{tail}" if sep else f"{name}_{modality}"
+
+
 class ModalityRouter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Route each row to the estimator of its modality; reassemble the outputs in order.
 
@@ -56,8 +62,15 @@ class ModalityRouter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
     modality_column : str, default="modality"
         The column of ``X`` holding each row's modality.
     pad : bool, default=False
-        When the estimators' outputs have different widths: False raises an error naming
-        them; True zero-pads the narrower outputs to the widest (whose column names are used).
+        With ``layout="stack"``, when the estimators' outputs have different widths: False
+        raises an error naming them; True zero-pads the narrower outputs to the widest
+        (whose column names are used).
+    layout : {"stack", "block"}, default="stack"
+        ``"stack"``: every modality's output in the same columns. ``"block"``: each
+        modality's output in its own columns, named with the modality after the first
+        ``_`` (``task_3`` of the X-ray estimator becomes ``task_xray_3``), zero for the rows
+        of other modalities; a model reading them then knows which modality each value
+        comes from. Outputs of any widths are fine.
 
     Attributes
     ----------
@@ -87,10 +100,11 @@ class ModalityRouter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
     13                1.0       ct
     """
 
-    def __init__(self, transformers, *, modality_column="modality", pad=False):
+    def __init__(self, transformers, *, modality_column="modality", pad=False, layout="stack"):
         self.transformers = transformers
         self.modality_column = modality_column
         self.pad = pad
+        self.layout = layout
 
     # -- parameters ---------------------------------------------------------------------
     def get_params(self, deep=True):
@@ -179,6 +193,8 @@ class ModalityRouter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
         if y is not None and len(y) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)} entries.")
         self.estimators_, outputs = {}, []
+        if hasattr(self, "block_widths_"):
+            del self.block_widths_
         for key, positions in parts:
             estimator = clone(self.transformers[key])
             rows, target = X.iloc[positions], None if y is None else y[positions]
@@ -206,7 +222,10 @@ class ModalityRouter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
         -------
         self : ModalityRouter
         """
-        self._fit(X, y, "fit")
+        if self.layout == "block":  # the block layout is learnt from the outputs' widths
+            self.fit_transform(X, y)
+        else:
+            self._fit(X, y, "fit")
         return self
 
     def fit_transform(self, X, y=None):
@@ -237,6 +256,10 @@ class ModalityRouter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
         blocks = {
             key: (positions, *_feature_block(out, self.estimators_[key])) for key, positions, out in outputs
         }
+        if self.layout == "block":
+            return self._assemble_blocks(X, blocks)
+        if self.layout != "stack":
+            raise ValueError(f"layout must be 'stack' or 'block'; got {self.layout!r}.")
         widths = {key: values.shape[1] for key, (_, values, _) in blocks.items()}
         if len(set(widths.values())) > 1 and not self.pad:
             raise ValueError(
@@ -248,7 +271,25 @@ class ModalityRouter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
         Z = np.zeros((len(X), widths[widest]), dtype=dtype)
         for positions, values, _ in blocks.values():
             Z[positions, : values.shape[1]] = values
-        frame = pd.DataFrame(Z, index=X.index, columns=blocks[widest][2])
+        return self._frame(X, Z, blocks[widest][2])
+
+    def _assemble_blocks(self, X, blocks):
+        """One block of columns per fitted modality (in ``transformers`` order), zero elsewhere."""
+        if not hasattr(self, "block_widths_"):  # fitting: remember the blocks for transform
+            self.block_widths_ = {key: (values.shape[1], names) for key, (_, values, names) in blocks.items()}
+        dtype = np.result_type(np.float32, *[values.dtype for _, values, _ in blocks.values()])
+        columns, offsets, start = [], {}, 0
+        for key, (width, names) in self.block_widths_.items():
+            offsets[key] = start
+            columns += [_block_name(name, canonical_modalities([key])[0]) for name in names]
+            start += width
+        Z = np.zeros((len(X), start), dtype=dtype)
+        for key, (positions, values, _) in blocks.items():
+            Z[positions, offsets[key] : offsets[key] + values.shape[1]] = values
+        return self._frame(X, Z, columns)
+
+    def _frame(self, X, Z, columns):
+        frame = pd.DataFrame(Z, index=X.index, columns=columns)
         for column in PASSTHROUGH:
             if column in X.columns:
                 frame[column] = X[column].to_numpy()

@@ -10,96 +10,123 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._param_validation import Interval, StrOptions
-from ._net import MLP_CONSTRAINTS, LabelMLP, check_hidden
-from ._tabular import batched_apply, canonical_modalities, column_of, wrap_output
+from ._net import MLP_CONSTRAINTS, LabelMLP, check_hidden, small_network_threads
+from ._tabular import canonical_modalities, column_of, wrap_output
 
 
 class SharedFeatureExtractor(TransformerMixin, LabelMLP, auto_wrap_output_keys=None):
-    """Shared features: one MLP encoder trained on the diagnosis over rows of all modalities.
+    """Shared features: one MLP encoder trained on the diagnosis over the rows of all modalities.
 
-    Without adversarial training it is an MLP learning the diagnosis from every row (X-ray
-    and CT alike). With ``adversarial``, a modality discriminator reads the encoder's
-    features and learns to tell X-ray from CT, while the encoder learns the diagnosis *and*
-    to make the modality unpredictable, so the shared features carry what the modalities
-    have in common:
+    The encoder reads every row (X-ray and CT alike) and learns the diagnosis. With
+    ``adversarial`` (the default), a modality discriminator reads the encoder's features
+    and learns to tell the modalities apart while the encoder learns the diagnosis *and*
+    to make the modality unpredictable, so that the shared features carry what the
+    modalities have in common (Ganin & Lempitsky, 2015):
 
-    - ``"gradient_reversal"`` (Ganin & Lempitsky, 2015): a gradient-reversal layer between
-      encoder and discriminator; one backward pass updates both players, the encoder
-      descending the zero-sum ``CE(diagnosis) - adversarial_weight * CE(modality)``.
-    - ``"minimax"``: alternating steps. The discriminator minimises its cross-entropy on the
-      true modality; then the encoder minimises ``CE(diagnosis) + adversarial_weight *
-      CE(discriminator output, uniform)``, i.e. it makes the discriminator maximally unsure.
+    - ``"gradient_reversal"``: a gradient-reversal layer between encoder and discriminator;
+      one backward pass updates both players.
+    - ``"minimax"``: alternating steps; the discriminator minimises its cross-entropy, then
+      the encoder pushes the discriminator's output towards uniform.
 
-    The training loop is plain torch (two players do not fit skorch's single-criterion
-    loop); early stopping watches the diagnosis loss on a validation part carved by patient
-    from the training rows, and restores the best epoch.
+    Training runs in skorch (:class:`~skcovid.multimodal._adversarial_net.AdversarialNet`,
+    the same engine as every network of skcovid). Three choices make the adversary work
+    at the defaults:
 
-    **Measured modality leakage** (``modality_accuracy_``): after training, the validation
-    rows' frozen features are split in two halves by patient; a *fresh* MLP probe trained
-    on one half predicts the modality of the other (and vice versa). That is the accuracy an
-    outsider reaches on rows the encoder never trained on. Compare it with
-    ``modality_chance_`` (the majority-modality share). The discriminator's own accuracy on
-    the validation rows is in ``history_``.
+    1. **One space, standardised per modality** (``standardize="modality"``): each input
+       column is standardised with the mean and standard deviation of the row's modality
+       (learnt in ``fit``), so that first-order differences between modalities are gone
+       before the encoder starts. Feed it one representation of both modalities (one
+       embedder for all rows; :func:`make_mtl_pipeline` does).
+    2. **Ganin & Lempitsky's ramp**: the adversarial weight grows as
+       ``λ_p = adversarial_weight · (2 / (1 + exp(-10 p)) - 1)`` over training progress
+       ``p``, so the encoder first finds the diagnosis; ``lr_annealing=True`` also
+       anneals both learning rates as ``lr / (1 + 10 p) ** 0.75``.
+    3. **A discriminator that keeps up**: two hidden layers of 128 (wider than the probe
+       that judges the result, :func:`probe_modality`), a faster learning rate than the
+       encoder, and ``discriminator_steps`` updates per batch (the batch itself, then
+       random other training rows, so it tracks the whole training set, not one batch).
+    4. **Model selection that respects invariance**: after each epoch a *fresh*
+       discriminator is trained on half of the validation rows' features and scored on
+       the other half (and the halves swapped): the adversary itself can be fooled while
+       the modality stays readable (Elazar & Goldberg, 2018). Among the epochs where that
+       balanced accuracy is within ``invariance_tolerance`` of chance, the one with the
+       best validation diagnosis loss is kept; if none is, the most invariant one. Early
+       stopping counts ``patience`` epochs from the first such epoch. The validation rows
+       are carved from the training rows by patient.
 
-    **Modalities**: adversarial training needs each row's modality, read from the
-    ``modality`` column of a DataFrame ``X``. A plain array (or a DataFrame without that
-    column) with ``adversarial`` set raises a ``ValueError``; with ``adversarial=None`` it
-    trains normally (and ``modality_accuracy_`` is NaN).
+    Measuring leakage on new rows is opt-in: call :func:`probe_modality` on
+    ``transform``'s output; fitting never pays for it. The encoder has no dropout or
+    batch normalisation by default, so that the features the discriminator plays against
+    in training are exactly those ``transform`` returns.
+
+    **Modalities** are read from the ``modality`` column of a DataFrame ``X``. Adversarial
+    training needs rows of at least two modalities; a plain array (or no ``modality``
+    column) needs ``adversarial=None`` (then all rows are standardised together).
 
     Parameters
     ----------
-    hidden : tuple of int, default=(1120, 960, 800, 640)
+    hidden : tuple of int, default=(256, 32)
         Encoder layer widths; the last is the number of shared features.
-    adversarial : {None, "gradient_reversal", "minimax"}, default=None
-    adversarial_weight : float, default=1.0
-        Weight of the adversarial term in the encoder's objective.
-    discriminator_hidden : tuple of int, default=(64,)
+    adversarial : {"gradient_reversal", "minimax", None}, default="gradient_reversal"
+    adversarial_weight : float, default=10.0
+        Final weight λ of the adversarial term (reached by the ramp).
+    standardize : {"modality", "global", None}, default="modality"
+        Input standardisation: per modality, over all rows, or none.
+    discriminator_hidden : tuple of int, default=(128, 128)
         Hidden widths of the modality discriminator.
-    discriminator_lr : float or None, default=None
-        Learning rate of the discriminator's Adam optimiser; None uses ``3 * lr``. A
-        discriminator that learns faster than the encoder keeps the game honest: against a
-        slow one the encoder only has to fool a stale adversary, and a fresh probe still
-        reads the modality.
-    discriminator_steps : int, default=10
-        Discriminator updates per batch (on the detached features of that batch), the
-        first of them, with gradient reversal, in the shared backward pass.
+    discriminator_lr : float or None, default=3e-3
+        Adam learning rate of the discriminator; None uses ``lr``.
+    discriminator_steps : int, default=5
+        Discriminator updates per batch (see 3. above).
+    refresh_discriminator : int, default=0
+        When positive, each epoch starts with a new discriminator trained this many
+        full-batch steps on the current features.
+    invariance_tolerance : float, default=0.1
+        How far from chance the fresh validation discriminator's balanced accuracy may be
+        for an epoch to be kept (see 4. above).
+    lr_annealing : bool, default=False
+        Ganin & Lempitsky's learning-rate annealing of both players.
     activation, dropout, batch_norm, max_epochs, lr, batch_size, weight_decay, \
 validation_fraction, patience, device, random_state, verbose
-        As in :class:`TaskSpecificExtractor`. ``validation_fraction`` also sets the rows
-        on which the modality probe is measured (None: no validation, no probe).
+        As in :class:`TaskSpecificExtractor`, except ``dropout=0``, ``batch_norm=False``,
+        ``validation_fraction=0.2`` and ``patience=10`` (counted from the first invariant
+        epoch).
 
     Attributes
     ----------
+    net_ : AdversarialNet
+        The trained skorch net (``net_.discriminator_`` is the discriminator).
     module_ : MLPClassifierModule
         Encoder (``module_.features``) and diagnosis classifier.
-    discriminator_ : ModalityDiscriminator or None
+    discriminator_ : torch.nn.Module
     classes_ : ndarray
         Diagnosis labels.
-    modalities_ : ndarray or None
-        Modality names, in the order of the discriminator's outputs.
-    history_ : DataFrame
-        One row per epoch: ``train_diagnosis_loss``, ``train_discriminator_loss``,
-        ``train_encoder_loss`` (the encoder's total objective), ``valid_diagnosis_loss``,
-        ``valid_discriminator_loss``, ``valid_discriminator_accuracy``, ``dur``, and ``best``
-        (True for the epoch whose weights were kept).
-    modality_accuracy_ : float
-        Held-out probe accuracy (see above); NaN without modalities or validation rows.
-    modality_chance_ : float
-        Majority-modality share of those rows.
+    modalities_ : ndarray
+        Modality names, in the order of the discriminator's outputs (``["all"]`` without
+        modalities).
+    scaler_ : dict of {str: (ndarray, ndarray)}
+        Per modality (or ``"all"``), the mean and standard deviation of the input columns.
+    history_ : skorch.History
+        Per epoch: ``train_loss`` / ``valid_loss`` (diagnosis), ``train_discriminator_loss``,
+        ``valid_discriminator_loss``, ``valid_discriminator_balanced_accuracy`` (the
+        adversary), ``valid_probe_balanced_accuracy`` (the fresh discriminator; adversarial
+        modes only), ``adversarial_weight``, ``invariant`` and ``selected`` (the kept
+        epoch).
     n_epochs_ : int
-        Epochs trained (early stopping may end before ``max_epochs``).
+        Epochs trained.
     device_ : str
     n_features_in_ : int
     feature_names_in_ : ndarray of str
 
+    See Also
+    --------
+    probe_modality : how well a fresh classifier reads the modality from features.
+
     Notes
     -----
-    Fooling the trained discriminator is not the same as removing the modality: a fresh
-    probe often still reads it (Elazar & Goldberg, 2018), which is why the probe is what
-    ``modality_accuracy_`` reports. On Gaussian embeddings with a strong modality offset the
-    adversary brings the probe from above 0.9 to about 0.6-0.75 (see the tests); on
-    embeddings from two *separately* fine-tuned CNNs (one per modality) the spaces differ in
-    every direction and the probe stays near 1.0 (``benchmarks/bench_mtl.py``).
+    Fooling the trained discriminator is not the same as removing the modality (Elazar &
+    Goldberg, 2018): judge the features with :func:`probe_modality` on rows the encoder did
+    not train on.
 
     Examples
     --------
@@ -109,39 +136,46 @@ validation_fraction, patience, device, random_state, verbose
     >>> X = pd.DataFrame(rng.randn(80, 4), columns=["a", "b", "c", "d"])
     >>> X["modality"] = np.where(np.arange(80) % 2, "xray", "ct")
     >>> y = np.where(X["a"] > 0, "COVID", "Non_COVID")
-    >>> shared = SharedFeatureExtractor(hidden=(8, 3), adversarial="gradient_reversal",
-    ...                                 max_epochs=2, random_state=0).fit(X, y)
-    >>> shared.transform(X).shape, list(shared.history_.columns[:3])
-    ((80, 4), ['epoch', 'train_diagnosis_loss', 'train_discriminator_loss'])
+    >>> shared = SharedFeatureExtractor(hidden=(8, 3), max_epochs=2, random_state=0).fit(X, y)
+    >>> shared.transform(X).shape
+    (80, 4)
     """
 
     _parameter_constraints = {
         **MLP_CONSTRAINTS,
         "adversarial": [None, StrOptions({"gradient_reversal", "minimax"})],
         "adversarial_weight": [Interval(Real, 0, None, closed="left")],
+        "standardize": [None, StrOptions({"modality", "global"})],
         "discriminator_hidden": [tuple, list],
         "discriminator_lr": [None, Interval(Real, 0, None, closed="neither")],
         "discriminator_steps": [Interval(Integral, 1, None, closed="left")],
+        "refresh_discriminator": [Interval(Integral, 0, None, closed="left")],
+        "invariance_tolerance": [Interval(Real, 0, None, closed="left")],
+        "lr_annealing": ["boolean"],
     }
 
     def __init__(
         self,
-        hidden=(1120, 960, 800, 640),
+        hidden=(256, 32),
         *,
-        adversarial=None,
-        adversarial_weight=1.0,
-        discriminator_hidden=(64,),
-        discriminator_lr=None,
-        discriminator_steps=10,
+        adversarial="gradient_reversal",
+        adversarial_weight=10.0,
+        standardize="modality",
+        discriminator_hidden=(128, 128),
+        discriminator_lr=3e-3,
+        discriminator_steps=5,
+        refresh_discriminator=0,
+        invariance_tolerance=0.1,
+        lr_annealing=False,
         activation="leaky_relu",
-        dropout=0.2,
-        batch_norm=True,
+        dropout=0.0,
+        batch_norm=False,
         max_epochs=30,
         lr=1e-3,
         batch_size=64,
         weight_decay=0.0,
-        validation_fraction=0.1,
-        patience=5,
+        validation_fraction=0.2,
+        patience=10,
         device="auto",
         random_state=None,
         verbose=0,
@@ -149,9 +183,13 @@ validation_fraction, patience, device, random_state, verbose
         self.hidden = hidden
         self.adversarial = adversarial
         self.adversarial_weight = adversarial_weight
+        self.standardize = standardize
         self.discriminator_hidden = discriminator_hidden
         self.discriminator_lr = discriminator_lr
         self.discriminator_steps = discriminator_steps
+        self.refresh_discriminator = refresh_discriminator
+        self.invariance_tolerance = invariance_tolerance
+        self.lr_annealing = lr_annealing
         self.activation = activation
         self.dropout = dropout
         self.batch_norm = batch_norm
@@ -165,28 +203,53 @@ validation_fraction, patience, device, random_state, verbose
         self.random_state = random_state
         self.verbose = verbose
 
-    def _modality_codes(self, X):
+    def _modalities(self, X, *, fitting):
+        """Canonical modality of each row, or None (no ``modality`` column)."""
         modality = column_of(X, "modality")
         if modality is None:
-            if self.adversarial is not None:
+            if fitting and self.adversarial is not None:
                 raise ValueError(
                     f"adversarial={self.adversarial!r} needs each row's modality: pass X as a DataFrame "
                     "with a 'modality' column ('xray'/'ct'), or set adversarial=None."
                 )
-            return None, None
-        modality = canonical_modalities(modality)
-        names, codes = np.unique(modality, return_inverse=True)
-        if len(names) < 2:
-            if self.adversarial is not None:
-                raise ValueError(
-                    f"adversarial={self.adversarial!r} needs rows of at least two modalities to make "
-                    f"them indistinguishable; got only {names.tolist()}. Set adversarial=None."
-                )
-            return None, None
-        return names, codes.astype(np.int64)
+            return None
+        return canonical_modalities(modality)
+
+    def _fit_scaler(self, features, modality):
+        keys = np.full(len(features), "all", dtype=object) if modality is None else modality
+        if self.standardize != "modality":
+            keys = np.full(len(features), "all", dtype=object)
+        self.scaler_ = {}
+        for key in np.unique(keys):
+            rows = features[keys == key]
+            mean, std = rows.mean(axis=0), rows.std(axis=0)
+            if self.standardize is None:
+                mean, std = np.zeros_like(mean), np.ones_like(std)
+            self.scaler_[key] = (mean.astype(np.float32), np.where(std > 1e-8, std, 1.0).astype(np.float32))
+
+    def _standardized(self, features, modality):
+        if set(self.scaler_) == {"all"}:
+            mean, std = self.scaler_["all"]
+            return (features - mean) / std
+        if modality is None:
+            raise ValueError(
+                "This SharedFeatureExtractor standardises each modality with its own statistics "
+                "(standardize='modality'): pass X as a DataFrame with a 'modality' column."
+            )
+        unknown = sorted(set(modality) - set(self.scaler_))
+        if unknown:
+            raise ValueError(
+                f"X has rows of modality {unknown}, unseen in fit (known: {sorted(self.scaler_)}); "
+                "fit on rows of that modality or drop them."
+            )
+        out = np.empty_like(features)
+        for key, (mean, std) in self.scaler_.items():
+            rows = modality == key
+            out[rows] = (features[rows] - mean) / std
+        return out
 
     def fit(self, X, y):
-        """Train the encoder (and the discriminator).
+        """Train the encoder against the discriminator.
 
         Parameters
         ----------
@@ -200,74 +263,67 @@ validation_fraction, patience, device, random_state, verbose
         -------
         self : SharedFeatureExtractor
         """
+        from skorch.dataset import Dataset
+
+        from ..modules import FocalLoss
         from ..modules._adversarial import ModalityDiscriminator
         from ..modules._mlp import MLPClassifierModule
-        from ..utils import seed_everything, torch_generator
-        from ._shared_training import probe_modality, train_shared
+        from ..utils import seed_everything
+        from ._adversarial_net import AdversarialNet, AdversarialSchedule, InvariantCheckpoint
         from ._tabular import validation_indices
 
         X_all, y_encoded, groups = self._prepare_training_data(X, y)
         hidden = check_hidden(self.hidden, allow_empty=False)
         discriminator_hidden = check_hidden(self.discriminator_hidden, allow_empty=True)
-        self.modalities_, modality = self._modality_codes(X)
+        modality = self._modalities(X, fitting=True)
+        if modality is None:
+            self.modalities_, codes = np.asarray(["all"], dtype=object), np.zeros(len(X_all), np.int64)
+        else:
+            self.modalities_, codes = np.unique(modality, return_inverse=True)
+        if self.adversarial is not None and len(self.modalities_) < 2:
+            raise ValueError(
+                f"adversarial={self.adversarial!r} needs rows of at least two modalities to make "
+                f"them indistinguishable; got only {self.modalities_.tolist()}. Set adversarial=None."
+            )
+        self._fit_scaler(X_all, modality)
+        X_all = self._standardized(X_all, modality)
+        targets = np.column_stack([y_encoded, codes]).astype(np.int64)
         seed = seed_everything(self.random_state)
-        self.module_ = MLPClassifierModule(
-            X_all.shape[1],
-            len(self.classes_),
-            hidden,
-            activation=self.activation,
-            dropout=self.dropout,
-            batch_norm=self.batch_norm,
-        ).to(self.device_)
-        self.discriminator_ = (
-            None
-            if modality is None
-            else ModalityDiscriminator(
-                hidden[-1],
-                len(self.modalities_),
-                discriminator_hidden,
-                activation=self.activation,
-            ).to(self.device_)
-        )
         train_idx, valid_idx = validation_indices(
             y_encoded, groups, validation_fraction=self.validation_fraction, random_state=seed
         )
-        self.history_ = train_shared(
-            self.module_,
-            self.discriminator_,
-            (X_all, y_encoded, modality),
-            train_idx,
-            valid_idx,
-            mode=self.adversarial,
-            weight=float(self.adversarial_weight),
-            lr=self.lr,
-            discriminator_lr=self.discriminator_lr or 3 * self.lr,
-            weight_decay=self.weight_decay,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            patience=self.patience,
-            device=self.device_,
-            generator=torch_generator(seed),
+        valid = None if valid_idx is None else Dataset(X_all[valid_idx], targets[valid_idx])
+        n_modalities = max(len(self.modalities_), 2)
+        tolerance = math.inf if self.adversarial is None else float(self.invariance_tolerance)
+        selection = InvariantCheckpoint(tolerance, patience=self.patience, n_modalities=n_modalities)
+        self.net_ = AdversarialNet(
+            MLPClassifierModule,
+            **self._module_params(X_all.shape[1], hidden),
+            discriminator=ModalityDiscriminator,
+            discriminator__n_features=hidden[-1],
+            discriminator__n_modalities=n_modalities,
+            discriminator__hidden=discriminator_hidden,
+            discriminator__activation=self.activation,
+            adversarial=self.adversarial,
+            adversarial_weight=float(self.adversarial_weight),
+            discriminator_lr=self.discriminator_lr,
             discriminator_steps=self.discriminator_steps,
-            verbose=self.verbose,
+            refresh_discriminator=self.refresh_discriminator,
+            criterion=FocalLoss,
+            criterion__gamma=0.0,
+            callbacks=[
+                ("schedule", AdversarialSchedule(anneal_lr=self.lr_annealing)),
+                ("selection", selection),
+            ],
+            **self._skorch_kwargs(len(train_idx), seed, valid),
         )
-        self.modality_accuracy_ = self.modality_chance_ = math.nan
-        if modality is not None and valid_idx is not None:
-            features = self._encode(X_all[valid_idx])
-            self.modality_accuracy_, self.modality_chance_ = probe_modality(
-                features,
-                modality[valid_idx],
-                None if groups is None else groups[valid_idx],
-                random_state=seed,
-            )
+        with small_network_threads(self.device_):
+            self.net_.fit(X_all[train_idx], targets[train_idx])
+        self.module_ = self.net_.module_
+        self.discriminator_ = self.net_.discriminator_
+        self.history_ = self.net_.history
         self.n_epochs_ = len(self.history_)
         return self
-
-    def _encode(self, features):
-        self.module_.eval()
-        return batched_apply(
-            self.module_.features, features, batch_size=max(self.batch_size, 256), device=self.device_
-        )
 
     def transform(self, X):
         """The encoder's features.
@@ -275,7 +331,8 @@ validation_fraction, patience, device, random_state, verbose
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_samples, n_features)
-            The modality is not needed here.
+            With ``standardize="modality"`` (fitted on several modalities), a DataFrame
+            with a ``modality`` column.
 
         Returns
         -------
@@ -283,8 +340,17 @@ validation_fraction, patience, device, random_state, verbose
             ``shared_0 ...`` columns plus the passthrough columns (DataFrame input), or a
             float32 array.
         """
-        features, passthrough = self._apply(X, "features")
-        return wrap_output(features, X, passthrough, "shared")
+        from ._tabular import batched_apply
+
+        check_is_fitted(self, "module_")
+        features, passthrough = self._check_features(X, reset=False)
+        modality = self._modalities(X, fitting=False)
+        features = self._standardized(np.asarray(features, dtype=np.float32), modality)
+        self.module_.eval()
+        Z = batched_apply(
+            self.module_.features, features, batch_size=max(self.batch_size, 256), device=self.device_
+        )
+        return wrap_output(Z, X, passthrough, "shared")
 
     def get_feature_names_out(self, input_features=None):
         """``shared_0 ... shared_{k-1}``."""

@@ -67,18 +67,110 @@ def test_single_class_and_tiny_inputs_are_clear_errors(embeddings):
         TaskSpecificExtractor(max_epochs=1).fit(X, None)
 
 
-def test_multitask_features_concatenates_branches(embeddings):
+def _held_out(embeddings):
+    X, y = embeddings
+    patients = X["patient"].str[1:].astype(int)
+    train = (patients % 4 != 0).to_numpy()
+    return X[train], y[train], X[~train], y[~train]
+
+
+def test_task_specific_extractor_learns_at_defaults(embeddings):
+    """The extractor's diagnosis network scores well on held-out patients (lr=0 would not)."""
+    X_train, y_train, X_test, y_test = _held_out(embeddings)
+    extractor = TaskSpecificExtractor(device="cpu", random_state=0).fit(X_train, y_train)
+    proba = extractor.net_.predict_proba(X_test.drop(columns=["modality", "patient"]).to_numpy("float32"))
+    accuracy = np.mean(extractor.classes_[np.argmax(proba, axis=1)] == y_test)
+    assert accuracy > 0.85
+    frozen = TaskSpecificExtractor(lr=1e-12, device="cpu", random_state=0).fit(X_train, y_train)
+    proba = frozen.net_.predict_proba(X_test.drop(columns=["modality", "patient"]).to_numpy("float32"))
+    assert np.mean(frozen.classes_[np.argmax(proba, axis=1)] == y_test) < 0.75
+
+
+def test_head_learns_at_defaults(embeddings):
+    X_train, y_train, X_test, y_test = _held_out(embeddings)
+    head = ClassifierHead(device="cpu", random_state=0).fit(X_train, y_train)
+    assert np.mean(head.predict(X_test) == y_test) > 0.85
+    frozen = ClassifierHead(lr=1e-12, device="cpu", random_state=0).fit(X_train, y_train)
+    assert np.mean(frozen.predict(X_test) == y_test) < 0.75
+
+
+def test_best_epoch_is_restored_and_split_keeps_patients_together(embeddings):
+    import torch
+
+    from skcovid.multimodal._tabular import validation_indices
+
+    X, y = embeddings
+    extractor = TaskSpecificExtractor(max_epochs=15, patience=3, lr=0.02, device="cpu", random_state=0)
+    extractor.fit(X, y)
+    valid = extractor.net_.train_split.keywords["valid_ds"]
+    with torch.no_grad():
+        extractor.module_.eval()
+        logits = extractor.module_(torch.as_tensor(valid.X))
+        loss = torch.nn.functional.cross_entropy(logits, torch.as_tensor(valid.y)).item()
+    assert loss == pytest.approx(min(extractor.history_[:, "valid_loss"]), rel=1e-4)
+    # the validation rows are whole patients, never on both sides
+    codes = (y == "Non_COVID").astype(np.int64)
+    for seed in range(5):
+        train_idx, valid_idx = validation_indices(
+            codes, X["patient"].to_numpy(), validation_fraction=0.2, random_state=seed
+        )
+        assert not set(X["patient"].iloc[train_idx]) & set(X["patient"].iloc[valid_idx])
+        assert len(valid_idx) > 0
+
+
+def test_multitask_features_are_out_of_fold_in_fit(embeddings):
     X, y = embeddings
     task = TaskSpecificExtractor(hidden=(3,), **TINY)
     union = MultiTaskFeatures(
-        task=ModalityRouter({"xray": task, "ct": task}), shared=SharedFeatureExtractor(hidden=(2,), **TINY)
+        task=ModalityRouter({"xray": task, "ct": task}, layout="block"),
+        shared=SharedFeatureExtractor(hidden=(2,), **TINY),
+        cv=3,
+        random_state=0,
     )
     out = union.fit_transform(X, y)
-    assert list(out.columns) == ["task_0", "task_1", "task_2", "shared_0", "shared_1", "modality", "patient"]
-    assert out.index.equals(X.index)
-    np.testing.assert_allclose(
-        union.transform(X).iloc[:, :5].to_numpy(), out.iloc[:, :5].to_numpy(), rtol=1e-5
+    names = (
+        [f"task_xray_{i}" for i in range(3)] + [f"task_ct_{i}" for i in range(3)] + ["shared_0", "shared_1"]
     )
+    assert list(out.columns) == names + ["modality", "patient"]
+    assert out.index.equals(X.index)
+    # block layout: the X-ray rows have zeros in the CT block and vice versa
+    xray = (X["modality"] == "xray").to_numpy()
+    assert (out.loc[xray, "task_ct_0"] == 0).all() and (out.loc[~xray, "task_xray_0"] == 0).all()
+    # out-of-fold: each row's features come from branches fitted without its patient
+    folds = union._folds(X, y)
+    for train, test in folds:
+        assert not set(X["patient"].iloc[train]) & set(X["patient"].iloc[test])
+    train, test = folds[0]
+    fold_shared = SharedFeatureExtractor(hidden=(2,), **TINY).fit(X.iloc[train], y[train])
+    np.testing.assert_allclose(
+        out.iloc[test][["shared_0", "shared_1"]].to_numpy(),
+        fold_shared.transform(X.iloc[test])[["shared_0", "shared_1"]].to_numpy(),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    # transform uses the branches fitted on all rows: not the out-of-fold features
+    assert not np.allclose(union.transform(X)[names].to_numpy(), out[names].to_numpy())
+    in_sample = union.set_params(cv=None).fit_transform(X, y)
+    np.testing.assert_allclose(in_sample[names].to_numpy(), union.transform(X)[names].to_numpy(), rtol=1e-5)
     assert union.get_params()["task__ct__hidden"] == (3,)
     with pytest.raises(ValueError, match="needs a task or a shared"):
         MultiTaskFeatures().fit(X, y)
+
+
+def test_shared_embedding_columns_go_to_the_shared_branch_only(embeddings):
+    X, y = embeddings
+    joint = X.drop(columns=["modality", "patient"]).add_prefix("shared_")
+    joint.columns = [f"shared_emb_{i}" for i in range(joint.shape[1])]
+    both = X.join(joint[["shared_emb_0", "shared_emb_1"]])
+    union = MultiTaskFeatures(
+        task=ModalityRouter(
+            {
+                "xray": TaskSpecificExtractor(hidden=(2,), **TINY),
+                "ct": TaskSpecificExtractor(hidden=(2,), **TINY),
+            }
+        ),
+        shared=SharedFeatureExtractor(hidden=(2,), **TINY),
+        cv=None,
+    ).fit(both, y)
+    assert union.shared_.feature_names_in_.tolist() == ["shared_emb_0", "shared_emb_1"]
+    assert union.task_.estimators_["xray"].feature_names_in_.tolist() == [f"emb_{i}" for i in range(16)]

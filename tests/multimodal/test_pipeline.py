@@ -36,7 +36,7 @@ def _split(bunch):
 @pytest.fixture(scope="module")
 def fitted_on_images(synthetic_scans):
     X_train, y_train, X_test, y_test = _split(synthetic_scans)
-    pipe = make_mtl_pipeline(embedder="pretrained", image_size=32, **TINY)
+    pipe = make_mtl_pipeline(embedder="pretrained", image_size=32, cv=2, **TINY)
     return pipe.fit(X_train, y_train), X_test, y_test
 
 
@@ -48,10 +48,10 @@ def test_pipeline_on_scan_tables(fitted_on_images):
     assert set(pipe.predict(X_test)) <= {"COVID", "Non_COVID"}
     features = pipe[:-1].transform(X_test)
     assert features.index.equals(X_test.index)
-    assert list(features.columns) == [f"task_{i}" for i in range(8)] + [f"shared_{i}" for i in range(8)] + [
-        "modality",
-        "patient",
-    ]
+    task = [f"task_{m}_{i}" for m in ("xray", "ct") for i in range(8)]
+    assert list(features.columns) == task + [f"shared_{i}" for i in range(8)] + ["modality", "patient"]
+    # one parameter reaches the embedder of every modality
+    assert pipe.get_params()["embed__embedder__image_size"] == 32
 
 
 def test_joblib_round_trip_gives_identical_predictions(fitted_on_images, tmp_path):
@@ -89,7 +89,7 @@ def test_fusion_rules():
 
 def test_grid_search_over_nested_parameters_grouped_by_patient(embeddings, tmp_path):
     X, y = embeddings
-    pipe = make_mtl_pipeline(embedder=None, **{**TINY, "max_epochs": 10})
+    pipe = make_mtl_pipeline(embedder=None, cv=2, **{**TINY, "max_epochs": 10})
     hidden = {"features__task__xray__hidden": [(4,)], "features__task__ct__hidden": [(4,)]}
     grid = GridSearchCV(
         pipe,
@@ -115,7 +115,7 @@ def test_grid_search_over_nested_parameters_grouped_by_patient(embeddings, tmp_p
 
 def test_single_estimator_form(embeddings):
     X, y = embeddings
-    clf = clone(MultiModalMTLClassifier(embedder=None, adversarial="minimax", **TINY))
+    clf = clone(MultiModalMTLClassifier(embedder=None, adversarial="minimax", cv=2, **TINY))
     assert clf.get_params()["adversarial"] == "minimax"
     clf.fit(X, y)
     assert clf.pipeline_.named_steps["features"].shared_.adversarial == "minimax"
@@ -137,9 +137,49 @@ def test_pipeline_on_a_real_subset(real_data_dir):
         picks.extend(rng.choice(rows, 8 if split == "train" else 4, replace=False))
     subset, y_subset = X.loc[picks], pd.Series(y, index=X.index).loc[picks].to_numpy()
     train = (subset["split"] == "train").to_numpy()
-    pipe = make_mtl_pipeline(embedder="pretrained", image_size=32, adversarial="minimax", **TINY)
+    pipe = make_mtl_pipeline(image_size=32, adversarial="minimax", cv=2, **TINY)
     pipe.fit(subset[train], y_subset[train])
     proba = pipe.predict_proba(subset[~train])
     assert proba.shape == (int((~train).sum()), 2) and np.isfinite(proba).all()
     fused = predict_patients(pipe, subset[~train])
     assert fused["n_scans"].sum() == (~train).sum()
+
+
+def test_head_is_trained_on_out_of_fold_features(embeddings):
+    """The pipeline's head sees MultiTaskFeatures.fit_transform's out-of-fold features."""
+    from skcovid.multimodal import ClassifierHead
+
+    seen = {}
+
+    class RecordingHead(ClassifierHead):
+        def fit(self, X, y):
+            seen["X"] = X.copy()
+            return super().fit(X, y)
+
+    X, y = embeddings
+    pipe = make_mtl_pipeline(embedder=None, cv=2, **TINY)
+    pipe.steps[-1] = ("head", RecordingHead(hidden=(4,), max_epochs=2, device="cpu", random_state=0))
+    pipe.fit(X, y)
+    features = pipe.named_steps["features"]
+    oof = features.fit_transform(X, y)
+    np.testing.assert_allclose(seen["X"].iloc[:, :-2].to_numpy(), oof.iloc[:, :-2].to_numpy(), rtol=1e-5)
+    assert not np.allclose(seen["X"].iloc[:, :-2].to_numpy(), features.transform(X).iloc[:, :-2].to_numpy())
+
+
+def test_classifier_and_function_share_defaults():
+    import inspect
+
+    function = inspect.signature(make_mtl_pipeline).parameters
+    estimator = MultiModalMTLClassifier().get_params()
+    assert {name: p.default for name, p in function.items()} == estimator
+
+
+def test_make_embedder_names():
+    from skcovid.embedders import FineTunedEmbedder, TextureEmbedder
+    from skcovid.multimodal import make_embedder
+
+    assert make_embedder(None) is None
+    assert isinstance(make_embedder(), TextureEmbedder)
+    assert isinstance(make_embedder("fine_tuned", image_size=64), FineTunedEmbedder)
+    with pytest.raises(ValueError, match="embedder must be one of"):
+        make_embedder("vgg")

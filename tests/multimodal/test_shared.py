@@ -1,89 +1,129 @@
-"""SharedFeatureExtractor: adversarial training removes modality information; clear errors."""
+"""SharedFeatureExtractor: invariance at the defaults, the λ ramp, invariant model selection, errors."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 
-from skcovid.multimodal import SharedFeatureExtractor
+from skcovid.multimodal import SharedFeatureExtractor, probe_modality
+from skcovid.multimodal._adversarial_net import ganin_weight
 
-from ._helpers import make_embeddings
+FAST = dict(max_epochs=4, device="cpu", random_state=0)
 
-# modality is trivially visible (4 columns shifted by 4 standard deviations), the label lives elsewhere
-ADVERSARIAL_SETTINGS = dict(
-    hidden=(32, 16),
-    max_epochs=40,
-    patience=None,
-    validation_fraction=0.5,
-    lr=3e-3,
-    dropout=0.0,
-    device="cpu",
-    random_state=0,
-)
+
+def _features(frame):
+    return frame.drop(columns=["modality", "patient"])
 
 
 @pytest.fixture(scope="module")
-def leaky_data():
-    return make_embeddings(400, modality_dims=4, modality_shift=4.0, random_state=0)
+def real_invariance(real_texture):
+    """Fit the extractor at its defaults (and two variants) on real texture features (dev Train)."""
+    E_train, y_train, E_test, y_test = real_texture
+    results = {}
+    for mode in ("gradient_reversal", "minimax", None):
+        shared = SharedFeatureExtractor(adversarial=mode, random_state=0).fit(E_train, y_train)
+        Z_test = shared.transform(E_test)
+        probe = probe_modality(Z_test, Z_test["modality"], groups=Z_test["patient"], random_state=0)
+        results[mode] = (shared, probe, Z_test)
+    return results
 
 
-@pytest.fixture(scope="module")
-def probe_accuracy(leaky_data):
-    X, y = leaky_data
-    accuracy = {}
-    for mode in (None, "gradient_reversal", "minimax"):
-        shared = SharedFeatureExtractor(adversarial=mode, **ADVERSARIAL_SETTINGS).fit(X, y)
-        accuracy[mode] = (shared.modality_accuracy_, shared)
-    return accuracy
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_defaults_hide_the_modality_on_real_scans(real_invariance, real_texture):
+    """The headline: at its defaults the adversary hides the modality from a fresh probe."""
+    plain = real_invariance[None][1]
+    assert plain.balanced_accuracy > 0.85  # without the adversary the modality stays readable
+    assert SharedFeatureExtractor().adversarial == "gradient_reversal"
+    for mode in ("gradient_reversal", "minimax"):
+        probe = real_invariance[mode][1]
+        assert probe.balanced_accuracy < plain.balanced_accuracy - 0.15, mode
+        assert probe.balanced_accuracy < 0.72, mode
+    assert real_invariance["gradient_reversal"][1].balanced_accuracy < 0.68
 
 
-def test_without_adversary_the_modality_stays_readable(probe_accuracy):
-    accuracy, shared = probe_accuracy[None]
-    assert accuracy > 0.9
-    assert shared.modality_chance_ < 0.6  # balanced modalities: chance is about 0.5
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_invariant_features_still_carry_the_diagnosis(real_invariance, real_texture):
+    E_train, y_train, _, y_test = real_texture
+    shared, _, Z_test = real_invariance["gradient_reversal"]
+    head = LogisticRegression(max_iter=2000).fit(_features(shared.transform(E_train)), y_train)
+    score = head.predict_proba(_features(Z_test))[:, list(head.classes_).index("COVID")]
+    for modality in ("xray", "ct"):
+        rows = (Z_test["modality"] == modality).to_numpy()
+        assert roc_auc_score(y_test[rows] == "COVID", score[rows]) > 0.8, modality
 
 
-@pytest.mark.parametrize("mode", ["gradient_reversal", "minimax"])
-def test_adversarial_training_hides_the_modality(probe_accuracy, mode):
-    accuracy, shared = probe_accuracy[mode]
-    baseline = probe_accuracy[None][0]
-    assert accuracy < 0.8
-    assert accuracy < baseline - 0.15
-    # the diagnosis is still learned: validation loss well below chance level (log 2)
-    assert shared.history_["valid_diagnosis_loss"].min() < 0.5
-    # both players' losses are recorded every epoch
-    assert shared.history_[["train_diagnosis_loss", "train_discriminator_loss"]].notna().all().all()
-    assert len(shared.history_) == ADVERSARIAL_SETTINGS["max_epochs"]
+def test_ganin_ramp_is_recorded(embeddings):
+    X, y = embeddings
+    shared = SharedFeatureExtractor(adversarial_weight=2.0, patience=None, **FAST).fit(X, y)
+    weights = np.asarray(shared.history_[:, "adversarial_weight"])
+    assert np.all(np.diff(weights) > 0) and 0 < weights[0] < weights[-1] < 2.0
+    # the value after the last batch of epoch e is the ramp at progress e / max_epochs (up to one batch)
+    assert weights[-1] == pytest.approx(ganin_weight(1.0, 2.0), abs=0.05)
+    assert ganin_weight(0.0, 2.0) == 0.0
+
+
+def test_selected_epoch_is_restored_and_invariant(embeddings):
+    X, y = embeddings
+    shared = SharedFeatureExtractor(max_epochs=8, patience=None, device="cpu", random_state=0).fit(X, y)
+    history = shared.history_
+    selected = [row for row in history if row.get("selected")]
+    assert len(selected) == 1
+    row = selected[0]
+    if any(history[:, "invariant"]):
+        assert row["invariant"]
+        kept = [r["valid_loss"] for r in history if r["invariant"]]
+        assert row["valid_loss"] == min(kept)
+    # the kept weights are the selected epoch's: recompute its validation loss
+    valid = shared.net_.train_split.keywords["valid_ds"]
+    shared.net_.module_.eval()
+    import torch
+
+    with torch.no_grad():
+        logits = shared.net_.module_(torch.as_tensor(valid.X))
+        loss = torch.nn.functional.cross_entropy(logits, torch.as_tensor(valid.y[:, 0])).item()
+    assert loss == pytest.approx(row["valid_loss"], rel=1e-4)
+
+
+def test_standardises_each_modality(embeddings):
+    X, y = embeddings
+    shared = SharedFeatureExtractor(adversarial=None, **FAST).fit(X, y)
+    mean_xray, _ = shared.scaler_["xray"]
+    mean_ct, _ = shared.scaler_["ct"]
+    features = _features(X).to_numpy()
+    np.testing.assert_allclose(mean_xray, features[(X["modality"] == "xray").to_numpy()].mean(0), rtol=1e-4)
+    assert not np.allclose(mean_xray, mean_ct)
+    with pytest.raises(ValueError, match="'modality' column"):
+        shared.transform(_features(X).to_numpy())
+    glob = SharedFeatureExtractor(adversarial=None, standardize="global", **FAST).fit(X, y)
+    assert set(glob.scaler_) == {"all"}
 
 
 def test_transform_keeps_index_and_passthrough(embeddings):
     X, y = embeddings
-    shared = SharedFeatureExtractor(hidden=(8, 4), max_epochs=2, device="cpu", random_state=0).fit(X, y)
+    shared = SharedFeatureExtractor(hidden=(8, 4), **FAST).fit(X, y)
     out = shared.transform(X)
     assert list(out.columns) == ["shared_0", "shared_1", "shared_2", "shared_3", "modality", "patient"]
     assert out.index.equals(X.index)
     assert (out["patient"] == X["patient"]).all()
-    # a plain array in, a plain array out
-    with pytest.warns(UserWarning, match="valid feature names"):
-        array = shared.transform(X.drop(columns=["modality", "patient"]).to_numpy())
-    np.testing.assert_allclose(array, out.iloc[:, :4].to_numpy(), rtol=1e-5)
 
 
 def test_adversarial_needs_a_modality(embeddings):
     X, y = embeddings
-    features = X.drop(columns=["modality", "patient"])
+    features = _features(X)
     with pytest.raises(ValueError, match="needs each row's modality"):
-        SharedFeatureExtractor(hidden=(4,), adversarial="minimax", max_epochs=1).fit(features.to_numpy(), y)
+        SharedFeatureExtractor(adversarial="minimax", max_epochs=1).fit(features.to_numpy(), y)
     one_modality = X[X["modality"] == "ct"]
     with pytest.raises(ValueError, match="at least two modalities"):
-        SharedFeatureExtractor(hidden=(4,), adversarial="gradient_reversal", max_epochs=1).fit(
-            one_modality, y[(X["modality"] == "ct").to_numpy()]
-        )
-    # without an adversary a plain array is fine, and no leakage is measured
-    shared = SharedFeatureExtractor(hidden=(4,), max_epochs=1, device="cpu").fit(features, y)
-    assert shared.discriminator_ is None and math.isnan(shared.modality_accuracy_)
+        SharedFeatureExtractor(max_epochs=1).fit(one_modality, y[(X["modality"] == "ct").to_numpy()])
+    # without an adversary a plain array is fine (all rows standardised together)
+    shared = SharedFeatureExtractor(hidden=(4,), adversarial=None, max_epochs=1, device="cpu").fit(
+        features, y
+    )
+    assert shared.modalities_.tolist() == ["all"]
 
 
 def test_bad_parameters_and_columns(embeddings):
@@ -94,3 +134,21 @@ def test_bad_parameters_and_columns(embeddings):
         SharedFeatureExtractor(hidden=()).fit(X, y)
     with pytest.raises(ValueError, match="not numeric features"):
         SharedFeatureExtractor(hidden=(4,), max_epochs=1).fit(X.assign(source="ieee"), y)
+    fitted = SharedFeatureExtractor(hidden=(4,), **FAST).fit(X, y)
+    with pytest.raises(ValueError, match=r"modality \['mri'\]"):
+        fitted.transform(X.assign(modality="mri"))
+
+
+def test_probe_modality_reads_leaks_and_chance(embeddings):
+    X, _ = embeddings
+    leaky = probe_modality(_features(X), X["modality"], groups=X["patient"], random_state=0)
+    assert leaky.balanced_accuracy > 0.95 and leaky.roc_auc > 0.95
+    assert leaky.chance_balanced_accuracy == 0.5 and leaky.n_samples == len(X)
+    rng = np.random.RandomState(0)
+    blind = probe_modality(rng.randn(len(X), 4), X["modality"], groups=X["patient"], random_state=0)
+    assert abs(blind.balanced_accuracy - 0.5) < 0.1
+    assert "chance 0.500" in str(blind)
+    with pytest.raises(ValueError, match="at least two modalities"):
+        probe_modality(rng.randn(10, 2), ["ct"] * 10)
+    with pytest.raises(ValueError, match="NaN"):
+        probe_modality(np.full((10, 2), np.nan), ["ct", "xray"] * 5)
