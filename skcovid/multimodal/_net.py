@@ -40,21 +40,14 @@ MLP_CONSTRAINTS = {
 
 @contextmanager
 def small_network_threads(device):
-    """Train on one CPU thread: these MLPs are small, and several threads only add overhead.
-
-    torch's thread count is process-wide; it is restored on exit.
-    """
-    import torch
+    """Train on one CPU thread: these MLPs are small, and several threads only add overhead."""
+    from ..utils._torch import one_cpu_thread
 
     if str(device) != "cpu":
         yield
         return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_cpu_thread():
         yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def check_hidden(hidden, *, allow_empty):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -77,3 +78,20 @@ def torch_generator(random_state):
     generator = torch.Generator()
     generator.manual_seed(int(check_random_state(random_state).randint(0, 2**31 - 1)))
     return generator
+
+
+@contextmanager
+def one_cpu_thread():
+    """Run torch on one CPU thread inside the block (restored on exit).
+
+    Small networks train faster so: on a busy machine several OpenMP threads spin and crawl.
+    torch's thread count is process-wide.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

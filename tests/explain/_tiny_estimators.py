@@ -6,8 +6,6 @@ it works whatever pytest's import mode; it is not a test module.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 KINDS = ("ImageClassifier", "MultiTaskUNet", "DRENetClassifier", "FineTunedEmbedder")
 
 TRAINING = {"max_epochs": 1, "batch_size": 8, "validation_fraction": None, "random_state": 0, "device": "cpu"}
@@ -40,17 +38,11 @@ def make_tiny(kind, **params):
     raise ValueError(f"unknown kind {kind!r}")
 
 
-@contextmanager
 def one_thread():
-    """Train on one torch thread: on a shared 2-core machine two OpenMP threads spin and crawl."""
-    import torch
+    """Run torch on one thread: tiny networks train faster so on a busy machine."""
+    from skcovid.utils._torch import one_cpu_thread
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+    return one_cpu_thread()
 
 
 def fit_tiny(kind, X=None, y=None, **params):

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import numpy as np
 import pandas as pd
 
 
-@contextmanager
 def one_torch_thread():
-    """Run torch on one thread: tiny networks are much faster so on a busy machine."""
-    import torch
+    """Run torch on one thread: tiny networks train faster so on a busy machine."""
+    from skcovid.utils._torch import one_cpu_thread
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+    return one_cpu_thread()
 
 
 def make_embeddings(
