@@ -32,6 +32,9 @@ class ClassifierHead(ClassifierMixin, LabelMLP):
     class_weight : None, "balanced" or dict, default=None
         Weights of the classes in the loss: "balanced" (inverse frequency) or
         ``{label: weight}`` (missing labels get 1).
+    standardize : bool, default=True
+        Standardise each input column with its training mean and standard deviation
+        (texture features span very different scales).
     activation : {"leaky_relu", "relu", "gelu", "elu", "tanh"}, default="leaky_relu"
     dropout : float, default=0.2
     batch_norm : bool, default=True
@@ -82,6 +85,7 @@ class ClassifierHead(ClassifierMixin, LabelMLP):
         self,
         hidden=(320, 80, 20),
         *,
+        standardize=True,
         loss="cross_entropy",
         focal_gamma=2.0,
         class_weight=None,
@@ -99,6 +103,7 @@ class ClassifierHead(ClassifierMixin, LabelMLP):
         verbose=0,
     ):
         self.hidden = hidden
+        self.standardize = standardize
         self.loss = loss
         self.focal_gamma = focal_gamma
         self.class_weight = class_weight

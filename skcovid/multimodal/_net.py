@@ -23,6 +23,7 @@ from ._tabular import (
 
 MLP_CONSTRAINTS = {
     "hidden": [tuple, list],
+    "standardize": ["boolean"],
     "activation": [StrOptions(set(ACTIVATIONS))],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "batch_norm": ["boolean"],
@@ -150,6 +151,11 @@ class LabelMLP(BaseEstimator):
         from ..utils import seed_everything, training_callbacks
 
         X_all, y_encoded, groups = self._prepare_training_data(X, y)
+        self.scaler_ = None
+        if self.standardize:
+            mean, std = X_all.mean(axis=0), X_all.std(axis=0)
+            self.scaler_ = (mean, np.where(std > 1e-8, std, 1.0).astype(np.float32))
+            X_all = (X_all - self.scaler_[0]) / self.scaler_[1]
         hidden = check_hidden(self.hidden, allow_empty=self._allow_empty_hidden)
         seed = seed_everything(self.random_state)
         train_idx, valid_idx = validation_indices(
@@ -178,6 +184,8 @@ class LabelMLP(BaseEstimator):
         """``module_.<function_name>`` over ``X``'s features; returns (array, passthrough)."""
         check_is_fitted(self, "module_")
         features, passthrough = self._check_features(X, reset=False)
+        if getattr(self, "scaler_", None) is not None:
+            features = (features - self.scaler_[0]) / self.scaler_[1]
         self.module_.eval()
         output = batched_apply(
             getattr(self.module_, function_name),

@@ -23,6 +23,9 @@ class TaskSpecificExtractor(TransformerMixin, LabelMLP, auto_wrap_output_keys=No
     ----------
     hidden : tuple of int, default=(1120, 960, 800, 640)
         Widths of the hidden layers; the last one is the number of output features.
+    standardize : bool, default=True
+        Standardise each input column with its training mean and standard deviation
+        (texture features span very different scales).
     activation : {"leaky_relu", "relu", "gelu", "elu", "tanh"}, default="leaky_relu"
     dropout : float, default=0.2
         Dropout after each hidden block (training only).
@@ -85,6 +88,7 @@ class TaskSpecificExtractor(TransformerMixin, LabelMLP, auto_wrap_output_keys=No
         self,
         hidden=(1120, 960, 800, 640),
         *,
+        standardize=True,
         activation="leaky_relu",
         dropout=0.2,
         batch_norm=True,
@@ -99,6 +103,7 @@ class TaskSpecificExtractor(TransformerMixin, LabelMLP, auto_wrap_output_keys=No
         verbose=0,
     ):
         self.hidden = hidden
+        self.standardize = standardize
         self.activation = activation
         self.dropout = dropout
         self.batch_norm = batch_norm
