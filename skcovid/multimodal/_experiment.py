@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 MAIN = "mtl_adversarial"
+#: The embedding columns the baselines read: not the joint ``shared_emb_*`` ones, not passthrough.
+EMBEDDING_COLUMNS = r"^(?!shared_emb_|modality$|patient$)"
 METRICS = ("accuracy", "sensitivity", "specificity", "roc_auc")
 TEST_COLUMNS = (
     "model_b",
@@ -30,7 +32,7 @@ TEST_COLUMNS = (
 def comparison_models(
     *, modalities=("xray", "ct"), adversarial="gradient_reversal", random_state=None, **mtl
 ):
-    """The compared models, all reading a DataFrame of embeddings (``emb_*``, modality, patient).
+    """The compared models, all reading a DataFrame of embeddings (feature columns, modality, patient).
 
     - ``mtl_adversarial``: the multi-task system (:func:`make_mtl_pipeline` at its defaults,
       ``embedder=None``; ``mtl`` overrides them, e.g. ``max_epochs``);
@@ -43,21 +45,21 @@ def comparison_models(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from ._head import ClassifierHead
     from ._pipeline import make_mtl_pipeline
     from ._router import ModalityRouter
 
     mtl = dict(embedder=None, modalities=tuple(modalities), random_state=random_state, **mtl)
-    head_params = {k: mtl[k] for k in ("max_epochs", "batch_size", "device") if k in mtl}
-    if "head_hidden" in mtl:
-        head_params["hidden"] = mtl["head_hidden"]
-    head = ClassifierHead(random_state=random_state, **head_params)
+    main = make_mtl_pipeline(adversarial=adversarial, **mtl)
+    head = main.named_steps["head"]  # the same head as the system's, on the embeddings
+    embeddings = make_column_selector(pattern=EMBEDDING_COLUMNS)
     return {
-        MAIN: make_mtl_pipeline(adversarial=adversarial, **mtl),
+        MAIN: main,
         "mtl": make_mtl_pipeline(adversarial=None, **mtl),
-        "single_modality": ModalityRouter({m: head for m in modalities}),
+        "single_modality": ModalityRouter(
+            {m: make_pipeline(make_column_transformer(("passthrough", embeddings)), head) for m in modalities}
+        ),
         "logistic_regression": make_pipeline(
-            make_column_transformer((StandardScaler(), make_column_selector(dtype_include="number"))),
+            make_column_transformer((StandardScaler(), embeddings)),
             LogisticRegression(max_iter=2000),
         ),
     }
@@ -208,7 +210,8 @@ def modality_leakage(results, X_test, *, random_state=None):
         shared = getattr(steps.get("features"), "shared_", None)
         if shared is None:
             continue
-        features = shared.transform(X_test)
+        columns = list(shared.feature_names_in_) + [c for c in ("modality", "patient") if c in X_test]
+        features = shared.transform(X_test[columns])
         groups = X_test["patient"] if "patient" in X_test else None
         probe = probe_modality(features, X_test["modality"], groups=groups, random_state=random_state)
         leakage[name] = {
