@@ -1,0 +1,151 @@
+"""The models compared by bench_mtl.py, and the summaries it prints (private helper).
+
+Every model reads a DataFrame of feature columns plus ``modality`` and ``patient``:
+
+- the multi-task pipelines read the embedding frame (``emb_*``, and ``shared_emb_*`` for a
+  joint embedding of a learning embedder);
+- the baselines read the per-modality embedding columns only (``shared_emb_*`` dropped);
+- ``texture_hgb`` reads the texture features (TextureEmbedder).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Feature columns of the baselines: everything but the passthrough and the joint-embedding
+#: columns (the embedders name theirs ``emb_*``; TextureEmbedder names them ``tex_*``).
+FEATURES = r"^(?!shared_emb_|modality$|patient$)"
+SHARED_INPUT = "shared_emb_"
+
+
+def task_columns(frame):
+    """The frame without the joint-embedding columns (the per-modality layout)."""
+    return frame.drop(columns=[c for c in frame.columns if str(c).startswith(SHARED_INPUT)])
+
+
+def mtl_models(random_state, *, per_modality=False):
+    """The multi-task pipelines at their defaults, on embeddings (``embedder=None``).
+
+    ``mtl_per_modality`` (when asked) is ``mtl_adversarial`` fitted on the per-modality
+    layout (``task_columns``): its shared branch then reads the per-modality embeddings.
+    """
+    from skcovid.multimodal import make_mtl_pipeline
+
+    models = {
+        "mtl_adversarial": make_mtl_pipeline(embedder=None, random_state=random_state),
+        "mtl_minimax": make_mtl_pipeline(embedder=None, adversarial="minimax", random_state=random_state),
+        "mtl": make_mtl_pipeline(embedder=None, adversarial=None, random_state=random_state),
+    }
+    if per_modality:
+        models["mtl_per_modality"] = make_mtl_pipeline(embedder=None, random_state=random_state)
+    return models
+
+
+def baseline_models(random_state, modalities=("xray", "ct")):
+    """``single_modality`` (the pipeline's own head, one per modality) and ``logistic_regression``."""
+    from sklearn.base import clone
+    from sklearn.compose import make_column_selector, make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skcovid.multimodal import ModalityRouter, make_mtl_pipeline
+
+    head = make_mtl_pipeline(embedder=None, random_state=random_state).named_steps["head"]
+    return {
+        "single_modality": ModalityRouter({m: clone(head) for m in modalities}),
+        "logistic_regression": make_pipeline(
+            make_column_transformer((StandardScaler(), make_column_selector(pattern=FEATURES))),
+            LogisticRegression(max_iter=2000),
+        ),
+    }
+
+
+def texture_baseline(random_state, modalities=("xray", "ct")):
+    """``texture_hgb``: texture features, one HistGradientBoostingClassifier per modality."""
+    from sklearn.compose import make_column_selector, make_column_transformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import make_pipeline
+
+    from skcovid.multimodal import ModalityRouter
+
+    hgb = make_pipeline(
+        make_column_transformer(("passthrough", make_column_selector(pattern=FEATURES))),
+        HistGradientBoostingClassifier(random_state=random_state),
+    )
+    return {"texture_hgb": ModalityRouter({m: hgb for m in modalities})}
+
+
+def score_rows(table, results):
+    """One row per (model, group): ROC AUC and accuracy with their CIs, and the fit time."""
+    rows = []
+    for (name, group), block in table.groupby(["model", "group"], sort=False):
+        row = {"model": name, "modality": group, "n": int(block["n"].iloc[0])}
+        for metric in block.itertuples():
+            row[metric.metric] = round(float(metric.value), 3)
+            row[f"{metric.metric}_ci"] = f"[{metric.ci_low:.3f}, {metric.ci_high:.3f}]"
+        row["fit_s"] = round(results[name]["fit_seconds"], 1)
+        rows.append(row)
+    return rows
+
+
+def probe_rows(results, test_frames, *, random_state):
+    """Modality probe of each multi-task model's shared features on its test frame."""
+    import time
+
+    from skcovid.multimodal import probe_modality
+
+    rows = []
+    for name, result in results.items():
+        features = getattr(result["estimator"], "named_steps", {}).get("features")
+        if features is None:
+            continue
+        start = time.perf_counter()
+        frame = test_frames[name]  # the columns the shared branch read in fit (shared_emb_* if any)
+        inputs = [*features.shared_.feature_names_in_, *(c for c in ("modality", "patient") if c in frame)]
+        shared = features.shared_.transform(frame[inputs])
+        probe = probe_modality(
+            shared, shared["modality"], groups=shared["patient"], random_state=random_state
+        )
+        rows.append(
+            {
+                "model": name,
+                "n": probe.n_samples,
+                "balanced_accuracy": round(probe.balanced_accuracy, 3),
+                "chance_balanced_accuracy": round(probe.chance_balanced_accuracy, 3),
+                "roc_auc": round(probe.roc_auc, 3),
+                "chance_roc_auc": round(probe.chance_roc_auc, 3),
+                "probe_s": round(time.perf_counter() - start, 1),
+            }
+        )
+    return rows
+
+
+def verdicts(rows, tests, main, *, alpha=0.05):
+    """One plain-language line per group: ``main`` against the best other model (DeLong, Holm)."""
+    lines = []
+    for group in dict.fromkeys(r["modality"] for r in rows):
+        scores = {r["model"]: r["roc_auc"] for r in rows if r["modality"] == group}
+        others = {k: v for k, v in scores.items() if k != main and np.isfinite(v)}
+        if main not in scores or not others:
+            continue
+        best = max(others, key=others.get)
+        test = tests[(tests["model_b"] == best) & (tests["group"] == group)]
+        pvalue = float(test["delong_pvalue_holm"].iloc[0]) if len(test) else float("nan")
+        diff = float(test["auc_diff"].iloc[0]) if len(test) else float("nan")
+        if not np.isfinite(pvalue):
+            word = "could not be compared (DeLong undefined) with"
+        elif pvalue >= alpha:
+            word = "is not significantly different from"
+        else:
+            word = "is significantly better than" if diff > 0 else "is significantly worse than"
+        significant = tests[(tests["group"] == group) & (tests["delong_pvalue_holm"] < alpha)]
+        better = significant.loc[significant["auc_diff"] > 0, "model_b"].tolist()
+        worse = significant.loc[significant["auc_diff"] < 0, "model_b"].tolist()
+        lines.append(
+            f"**{group}**: `{main}` (AUC {scores[main]:.3f}) {word} the best other model, "
+            f"`{best}` (AUC {scores[best]:.3f}; AUC difference {diff:+.3f}, DeLong p = "
+            f"{pvalue:.3g} after Holm). Significantly better than: {', '.join(better) or 'none'}; "
+            f"significantly worse than: {', '.join(worse) or 'none'}."
+        )
+    return lines
