@@ -122,7 +122,7 @@ plt.show()
 # has risen): an epoch may be kept only while it stays in the shaded band
 # (``invariance_tolerance=0.1`` around chance). Middle: the validation diagnosis loss,
 # with the kept epoch marked. Right: the adversarial weight
-# λ_p = λ · (2 / (1 + exp(-10 p)) - 1) over training progress p (λ = 10).
+# λ_p = λ · (2 / (1 + exp(-10 p)) - 1) over training progress p (λ = ``adversarial_weight``).
 
 
 def curve(history, key):

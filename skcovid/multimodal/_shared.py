@@ -68,7 +68,7 @@ class SharedFeatureExtractor(TransformerMixin, LabelMLP, auto_wrap_output_keys=N
     hidden : tuple of int, default=(256, 32)
         Encoder layer widths; the last is the number of shared features.
     adversarial : {"gradient_reversal", "minimax", None}, default="gradient_reversal"
-    adversarial_weight : float, default=10.0
+    adversarial_weight : float, default=1.0
         Final weight λ of the adversarial term (reached by the ramp).
     standardize : {"modality", "global", None}, default="modality"
         Input standardisation: per modality, over all rows, or none.
@@ -159,7 +159,7 @@ validation_fraction, patience, device, random_state, verbose
         hidden=(256, 32),
         *,
         adversarial="gradient_reversal",
-        adversarial_weight=10.0,
+        adversarial_weight=1.0,
         standardize="modality",
         discriminator_hidden=(128, 128),
         discriminator_lr=3e-3,
