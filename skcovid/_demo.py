@@ -38,6 +38,8 @@ QUICK = dict(
     n_bootstraps=100,
 )
 POS_LABEL = "COVID"
+#: Side of the generated synthetic scans when --image-size is not given.
+SYNTHETIC_IMAGE_SIZE = 64
 
 
 def add_arguments(parser):
@@ -110,7 +112,9 @@ def _load(args, settings):
         bunch = load_scan_folder(args.data)
     else:
         bunch = make_synthetic_scans(
-            settings["n_samples"], image_size=settings["image_size"], random_state=settings["random_state"]
+            settings["n_samples"],
+            image_size=settings["image_size"] or SYNTHETIC_IMAGE_SIZE,
+            random_state=settings["random_state"],
         )
     X, y = bunch.data, np.asarray(bunch.target)
     if POS_LABEL not in set(y):

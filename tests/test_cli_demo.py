@@ -81,3 +81,19 @@ def test_bad_data_folder_is_a_clear_error(tmp_path, capsys):
     args = ["demo", "--quick", "--embedder", "pretrained", "--weights", missing_weights]
     assert main([*args, "--out", str(tmp_path / "out")]) == 1
     assert "missing.pth" in capsys.readouterr().err
+
+
+def test_default_settings_load_the_synthetic_scans():
+    """``skcovid demo`` with no option: the settings and data it starts from (no fitting)."""
+    import argparse
+
+    from skcovid._demo import SYNTHETIC_IMAGE_SIZE, _load, _settings, add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    settings = _settings(parser.parse_args([]))
+    assert settings["embedder"] == "texture" and settings["image_size"] is None
+    X_train, y_train, X_test, _ = _load(parser.parse_args([]), settings)
+    assert len(X_train) + len(X_test) == settings["n_samples"]
+    assert X_train["image"].iloc[0].shape == (SYNTHETIC_IMAGE_SIZE, SYNTHETIC_IMAGE_SIZE)
+    assert set(y_train) == {"COVID", "Non_COVID"}
