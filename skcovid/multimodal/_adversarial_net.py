@@ -218,6 +218,11 @@ class AdversarialNet(NeuralNet):
             self.discriminator_optimizer_.step()
         return loss
 
+    def on_train_end(self, net, **kwargs):
+        """Drop the training rows kept for the discriminator: a saved model must not hold them."""
+        super().on_train_end(net, **kwargs)
+        self.__dict__.pop("_discriminator_pool", None)
+
     # -- validation of the discriminator -----------------------------------------------
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
         """Score the discriminator on the whole validation set (loss, balanced accuracy)."""

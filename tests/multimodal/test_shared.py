@@ -109,6 +109,8 @@ def test_transform_keeps_index_and_passthrough(embeddings):
     assert list(out.columns) == ["shared_0", "shared_1", "shared_2", "shared_3", "modality", "patient"]
     assert out.index.equals(X.index)
     assert (out["patient"] == X["patient"]).all()
+    # the training rows sampled for the discriminator are not kept in the fitted (saved) model
+    assert not hasattr(shared.net_, "_discriminator_pool")
 
 
 def test_adversarial_needs_a_modality(embeddings):
