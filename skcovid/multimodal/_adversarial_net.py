@@ -147,7 +147,7 @@ class AdversarialNet(NeuralNet):
             if pool is None:
                 self._discriminator_updates_n(features, modality, 1)
                 continue
-            rows = torch.randint(len(pool[0]), (len(features),), generator=pool[2])
+            rows = torch.randint(len(pool[0]), (len(features),), generator=pool[2]).to(pool[0].device)
             with torch.no_grad():
                 others = self.module_.features(pool[0][rows])
             self._discriminator_updates_n(others, pool[1][rows], 1)
@@ -268,7 +268,9 @@ def fresh_discriminator_accuracy(features, modality, n_modalities, *, steps=60, 
         return math.nan
     generator = torch.Generator().manual_seed(int(seed))
     order = torch.randperm(len(modality), generator=generator)
-    by_modality = torch.cat([order[modality[order] == k] for k in range(n_modalities)])
+    on_cpu = modality.cpu()  # the halves are indexed on the CPU, whatever the features' device
+    by_modality = torch.cat([order[on_cpu[order] == k] for k in range(n_modalities)])
+    by_modality = by_modality.to(features.device)
     halves = (by_modality[0::2], by_modality[1::2])
     scores = []
     with torch.enable_grad():
