@@ -147,7 +147,7 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        DataFrame of shape (n_scans, n_features_out_ + n_passthrough)
+        DataFrame of shape (n_scans, ``n_features_out_`` + n_passthrough)
             Columns ``emb_0`` ... ``emb_{d-1}`` (float32), then ``modality`` and ``patient``
             when ``X`` had them at fit time; the index is ``X``'s index. After
             ``set_output(transform="default")`` a float32 ndarray of the embeddings alone is

@@ -431,7 +431,7 @@ class TextureEmbedder(_BaseEmbedder):
 
         Returns
         -------
-        DataFrame of shape (n_scans, n_features_out_ + n_passthrough)
+        DataFrame of shape (n_scans, ``n_features_out_`` + n_passthrough)
             The ``tex_*`` features (float32) and the passed-through columns, indexed like ``X``;
             the float32 feature array alone after ``set_output(transform="default")``.
 
@@ -452,7 +452,7 @@ class TextureEmbedder(_BaseEmbedder):
 
         Returns
         -------
-        ndarray of str of shape (n_features_out_ + n_passthrough,)
+        ndarray of str of shape (``n_features_out_`` + n_passthrough,)
             ``tex_stat_*``, ``tex_hist_*``, ``tex_lbp_*``, ``tex_glcm_*`` and ``tex_hog_*``
             (see the class docstring), then the passed-through columns.
         """
