@@ -2,7 +2,7 @@
 DRENet: which pyramid levels does the model listen to?
 ======================================================
 
-:class:`~skcovid.nets.DRENetClassifier` (seed 004) puts a feature pyramid network on a
+:class:`~skcovid.nets.DRENetClassifier` puts a feature pyramid network on a
 ResNet, classifies each of the five pyramid levels separately and combines the level
 predictions with per-scan attention weights. ``attention_weights`` shows, scan by scan,
 how much each level contributes. We use a ResNet-18 with narrow pyramid channels and

@@ -4,8 +4,8 @@ Fine-tuning a classifier: frozen layers, oversampling, training curves
 
 :class:`~skcovid.nets.ImageClassifier` replaces a torchvision backbone's last layer by a
 new fully connected head and fine-tunes it on the scan table. Here we freeze the first
-stages of a ResNet-18 (seed 003), put it after imbalanced-learn's ``RandomOverSampler``
-in a pipeline (seed 002: the sampler repeats *rows of the scan table*, i.e. file paths
+stages of a ResNet-18, put it after imbalanced-learn's ``RandomOverSampler``
+in a pipeline (the sampler repeats *rows of the scan table*, i.e. file paths
 or images), and plot the training curves that skorch records.
 
 With real data you would pass ``weights="DEFAULT"`` (ImageNet weights, downloaded once);

@@ -2,7 +2,7 @@
 Multi-label classification with focal loss and tuned thresholds
 ================================================================
 
-A scan can carry several findings at once: COVID-19 is also a pneumonia (seed 003). With
+A scan can carry several findings at once: COVID-19 is also a pneumonia. With
 ``multilabel=True`` :class:`~skcovid.nets.ImageClassifier` gives each label its own
 sigmoid output and ``y`` is a 0/1 table whose columns name the labels. The focal loss
 down-weights easy examples; ``threshold="tune"`` picks, per label, the probability

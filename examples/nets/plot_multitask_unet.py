@@ -2,7 +2,7 @@
 Classifying and segmenting with one network: the multi-task UNet
 ================================================================
 
-:class:`~skcovid.nets.MultiTaskUNet` (seed 001) shares a residual UNet encoder between a
+:class:`~skcovid.nets.MultiTaskUNet` shares a residual UNet encoder between a
 classification head and a lung-segmentation head, trained with
 ``Dice + BCE`` for the masks plus a class-weighted cross-entropy. Scans without a lung
 mask still train the classifier: their mask loss is skipped. We hide the masks of half the

@@ -17,7 +17,7 @@ from ._common import (
     make_bunch,
 )
 
-# seed 000's layout: (folder name, modality, split)
+# the X_Ray_Train/... layout: (folder name, modality, split)
 SEED000_FOLDERS = (
     ("X_Ray_Train", "xray", "train"),
     ("X_Ray_Test", "xray", "test"),
@@ -72,7 +72,7 @@ def _masks_by_layout(frame, root):
 
 
 def load_scan_folder(root, *, split=None, modalities=None, on_error="raise"):
-    """Load a folder in seed 000's layout as a scan table.
+    """Load a folder laid out as ``X_Ray_Train/COVID``, ``CT_Scan_Test/Non_COVID``, ... as a scan table.
 
     The layout (folder names matched case-insensitively)::
 
@@ -146,7 +146,7 @@ def load_scan_folder(root, *, split=None, modalities=None, on_error="raise"):
     if not present:
         expected = ", ".join(name for name, _, _ in SEED000_FOLDERS)
         raise FileNotFoundError(
-            f"No seed-000 folders ({expected}) found in {str(root)!r}; "
+            f"No X_Ray_*/CT_Scan_* folders ({expected}) found in {str(root)!r}; "
             "arrange the data as described in load_scan_folder's docstring."
         )
     frame = pd.DataFrame(rows)
@@ -161,7 +161,7 @@ def load_scan_folder(root, *, split=None, modalities=None, on_error="raise"):
     frame["patient"] = frame["patient"].fillna(frame["_relative"]).astype(str)
     frame = frame.drop(columns=["_key", "_relative"])
     frame, skipped = drop_unreadable(frame, on_error)
-    return make_bunch(frame, skipped=skipped, description=f"seed-000 layout scans from {root}")
+    return make_bunch(frame, skipped=skipped, description=f"X-ray/CT folder scans from {root}")
 
 
 def load_radiography_database(root, *, classes=None, on_error="raise"):

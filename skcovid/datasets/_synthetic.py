@@ -200,7 +200,7 @@ def make_synthetic_scans(
     random_state : int, RandomState instance or None, default=None
         Makes the data repeatable.
     directory : str or path-like, optional
-        If given, also write seed 000's folder layout (``X_Ray_Train/COVID/...``,
+        If given, also write the folder layout (``X_Ray_Train/COVID/...``,
         ``masks/...``, ``metadata.csv``) there; the returned rows then hold paths.
 
     Returns

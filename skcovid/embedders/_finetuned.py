@@ -27,8 +27,8 @@ _OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
 class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
     """Fine-tune a torchvision backbone with a dense head, then embed scans with it.
 
-    ``fit(X, y)`` trains ``backbone -> dense(hidden) -> leaky ReLU -> class logits`` (the head
-    of seed 000) with skorch (a :class:`skorch.NeuralNetClassifier` with cross-entropy, kept
+    ``fit(X, y)`` trains ``backbone -> dense(hidden) -> leaky ReLU -> class logits`` with
+    skorch (a :class:`skorch.NeuralNetClassifier` with cross-entropy, kept
     as ``net_``). Early stopping watches a validation split carved from the training rows
     by patient (``X["patient"]`` when present), never a test set. ``transform`` returns the
     penultimate embedding, the ``hidden``-wide leaky-ReLU activation of the dense layer

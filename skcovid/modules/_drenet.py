@@ -1,4 +1,4 @@
-"""DRENet (seed 004): a ResNet + FPN backbone, per-level heads and attention over the levels."""
+"""DRENet: a ResNet + FPN backbone, per-level heads and attention over the levels."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class ResNetFPN(nn.Module):
     """A torchvision ResNet's stages ``layer1``..``layer4`` under a feature pyramid network.
 
     Returns five maps of ``fpn_channels`` channels (strides 4, 8, 16, 32 and a max-pooled
-    64), like torchvision's detection backbone that seed 004 uses.
+    64), like torchvision's detection backbone.
 
     Parameters
     ----------

@@ -35,7 +35,7 @@ class MLPHead(nn.Sequential):
         Sizes of the hidden layers; ``()`` gives a single linear layer.
     dropout : float or sequence of float, default=0.5
         Dropout before each linear layer: one value for all, or ``len(hidden) + 1`` values
-        (seed 001's head uses ``(0.5, 0.3, 0.2)`` with ``hidden=(256, 128)``).
+        (e.g. ``(0.5, 0.3, 0.2)`` with ``hidden=(256, 128)``).
     batch_norm : bool, default=False
         Batch normalisation after each hidden linear layer.
 

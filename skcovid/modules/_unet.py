@@ -44,7 +44,7 @@ class ResidualUnit(nn.Module):
 
 
 class MultiTaskUNetModule(nn.Module):
-    """Residual UNet encoder-decoder with a class head and a lung-mask head (seed 001).
+    """Residual UNet encoder-decoder with a class head and a lung-mask head.
 
     The encoder has one :class:`ResidualUnit` per entry of ``channels`` (the first at full
     resolution, each next one with stride 2). The decoder upsamples with transposed

@@ -48,13 +48,13 @@ class ImageClassifier(BaseImageNet):
     """Fine-tune a torchvision classification backbone on scans, with a new fully connected head.
 
     The backbone's last linear layer is replaced by an :class:`~skcovid.modules._heads.MLPHead`
-    (``head_hidden`` hidden layers, as seed 003's two new FC layers). Parts of the backbone
+    (``head_hidden`` hidden layers, e.g. two new fully connected layers). Parts of the backbone
     can be frozen, the loss can be cross-entropy or focal, classes can be weighted, and with
     ``multilabel=True`` each label gets its own sigmoid output (a scan can be both
     "Pneumonia" and "COVID"). Training runs through skorch with early stopping on a
     patient-grouped validation split of the training rows; the per-epoch ``train_loss``,
     ``valid_loss`` and ``valid_acc`` are in ``history_``. It works inside an
-    imbalanced-learn pipeline after a ``RandomOverSampler`` (seed 002's oversampling),
+    imbalanced-learn pipeline after a ``RandomOverSampler`` (oversampling),
     which repeats rows of the scan table.
 
     Parameters
@@ -69,7 +69,7 @@ class ImageClassifier(BaseImageNet):
         Backbone parameters to keep fixed: none; all (only the head trains); the first *n*
         stages (for ResNets ``conv1, bn1, layer1, ..., layer4``; for models with a
         ``features`` sequence its children ``features.0, features.1, ...``); or the layers
-        named (prefixes such as ``["conv1", "bn1", "layer1"]``; seed 003's
+        named (prefixes such as ``["conv1", "bn1", "layer1"]``; the
         staged unfreezing is a sequence of fits with shorter lists). Frozen parameters get
         ``requires_grad=False`` and frozen batch-norm layers stay in eval mode, so neither
         weights nor running statistics change.

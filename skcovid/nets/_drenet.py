@@ -1,4 +1,4 @@
-"""DRENetClassifier: ResNet + FPN with per-level heads fused by attention (seed 004)."""
+"""DRENetClassifier: ResNet + FPN with per-level heads fused by attention."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ._base import CLASS_WEIGHT_CONSTRAINT, BaseImageNet, shared_params
 
 
 class DRENetClassifier(BaseImageNet):
-    """DRENet (Details Relation Extraction Network) for CT or X-ray classification (seed 004).
+    """DRENet (Details Relation Extraction Network) for CT or X-ray classification.
 
     A torchvision ResNet's four stages feed a feature pyramid network (five levels of
     ``fpn_channels`` channels: strides 4 to 32 and a max-pooled 64). Each level has its own

@@ -1,4 +1,4 @@
-"""MultiTaskUNet: scan classification and lung segmentation with one residual UNet (seed 001)."""
+"""MultiTaskUNet: scan classification and lung segmentation with one residual UNet."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _image_shape(image):
 
 
 class MultiTaskUNet(BaseImageNet):
-    """Classify scans and segment the lungs with one residual UNet (seed 001).
+    """Classify scans and segment the lungs with one residual UNet.
 
     A UNet encoder of residual units (widths ``channels``, batch norm, dropout) feeds a
     classification head (global average pooling of the bottleneck, then

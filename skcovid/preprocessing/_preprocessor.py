@@ -40,7 +40,7 @@ class ScanPreprocessor(TransformerMixin, BaseEstimator):
 
     Each scan is read (:func:`read_scan`), CT rows are optionally windowed and opened
     with a grey-level morphological opening (which removes thin bright structures such
-    as the scanner table and speckle, as seed 000 does for CT slices), CLAHE is optionally
+    as the scanner table and speckle, a common step for CT slices), CLAHE is optionally
     applied, the image is resized, replicated to ``channels`` and normalised.
 
     The object is both a scikit-learn transformer over scan tables and a callable for a
