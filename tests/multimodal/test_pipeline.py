@@ -183,3 +183,22 @@ def test_make_embedder_names():
     assert isinstance(make_embedder("fine_tuned", image_size=64), FineTunedEmbedder)
     with pytest.raises(ValueError, match="embedder must be one of"):
         make_embedder("vgg")
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_default_system_on_real_scans(real_texture):
+    """make_mtl_pipeline() at its defaults (texture features given): diagnosis and invariance."""
+    from sklearn.metrics import roc_auc_score
+
+    from skcovid.multimodal import probe_modality
+
+    E_train, y_train, E_test, y_test = real_texture
+    pipe = make_mtl_pipeline(embedder=None, random_state=0).fit(E_train, y_train)
+    score = pipe.predict_proba(E_test)[:, list(pipe.classes_).index("COVID")]
+    for modality in ("xray", "ct"):
+        rows = (E_test["modality"] == modality).to_numpy()
+        assert roc_auc_score(y_test[rows] == "COVID", score[rows]) > 0.85, modality
+    shared = pipe.named_steps["features"].shared_.transform(E_test)
+    probe = probe_modality(shared, shared["modality"], groups=shared["patient"], random_state=0)
+    assert probe.balanced_accuracy < 0.7
