@@ -8,7 +8,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import multilabel_confusion_matrix
 
 from ..utils._param_validation import Interval, Options, validate_params
-from ._validation import check_labels, check_same_length
+from ._validation import check_labels, check_same_length, plain
 
 # Which cells of a per-class confusion matrix [[tn, fp], [fn, tp]] make each ratio.
 _RATIOS = {
@@ -38,9 +38,9 @@ def _class_ratio(kind, y_true, y_pred, *, labels, pos_label, average, sample_wei
         mixed_types = present.dtype.kind in "OUS" and not isinstance(pos_label, str)
         if pos_label not in present.tolist() and (len(present) == 2 or mixed_types):
             raise ValueError(
-                f"pos_label={pos_label!r} is not a valid label; the labels are "
+                f"pos_label={plain(pos_label)!r} is not a valid label; the labels are "
                 f"{present.tolist()}. Pass pos_label=<the positive class>, "
-                f"e.g. pos_label={present[0]!r}."
+                f"e.g. pos_label={plain(present[0])!r}."
             )
         labels = [pos_label]
     mcm = multilabel_confusion_matrix(

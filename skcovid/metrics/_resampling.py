@@ -54,7 +54,7 @@ def bootstrap_weights(codes, n_bootstraps, random_state):
         done += size
 
 
-def percentile_interval(replicates, ci):
+def percentile_interval(replicates, ci, *, interpolate=True):
     """Percentile interval of each column, ignoring NaN (undefined) replicates.
 
     Parameters
@@ -63,6 +63,10 @@ def percentile_interval(replicates, ci):
         Bootstrap values; NaN marks a replicate where the metric is undefined.
     ci : float
         Confidence level, e.g. 0.95.
+    interpolate : bool, default=True
+        Interpolate linearly between order statistics. ``False`` rounds outwards to
+        replicate values (the lower bound down, the upper bound up), which keeps
+        infinite replicates (a threshold of ``inf``) meaningful instead of NaN.
 
     Returns
     -------
@@ -78,6 +82,10 @@ def percentile_interval(replicates, ci):
     high = np.full(replicates.shape[1], np.nan)
     defined = n_valid > 0
     if defined.any():
-        bounds = np.nanquantile(replicates[:, defined], [alpha, 1 - alpha], axis=0)
-        low[defined], high[defined] = bounds
+        values = replicates[:, defined]
+        if interpolate:
+            low[defined], high[defined] = np.nanquantile(values, [alpha, 1 - alpha], axis=0)
+        else:
+            low[defined] = np.nanquantile(values, alpha, axis=0, method="lower")
+            high[defined] = np.nanquantile(values, 1 - alpha, axis=0, method="higher")
     return low, high, n_valid

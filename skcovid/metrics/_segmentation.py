@@ -17,14 +17,21 @@ _EMPTY_VALUE = {"one": 1.0, "zero": 0.0, "nan": np.nan}
 def _as_images(masks, name):
     """A list of per-image arrays from an (n, ...) array or a sequence of arrays."""
     if isinstance(masks, np.ndarray) and masks.dtype != object:
-        if masks.ndim < 2:
+        if masks.ndim < 3:
             raise ValueError(
                 f"{name} must hold one mask per image, shape (n_images, height, width) "
-                f"(or a list of arrays); got shape {masks.shape}. For a single mask pass "
-                "mask[None]."
+                f"(or a list of 2-D arrays); got shape {masks.shape}, which would be read as "
+                f"{masks.shape[0]} one-dimensional images. For a single mask pass mask[None]."
             )
         return list(masks)
-    return [np.asarray(m) for m in masks]
+    images = [np.asarray(m) for m in masks]
+    for i, image in enumerate(images):
+        if image.ndim < 2:
+            raise ValueError(
+                f"{name}[{i}] has shape {image.shape}; each mask must be an image (2-D or "
+                "3-D). Pass a list of masks, or an array of shape (n_images, height, width)."
+            )
+    return images
 
 
 def _intersection_and_sizes(y_true_mask, y_pred_mask, threshold):

@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..utils._param_validation import RANDOM_STATE, Interval, validate_params
+from ._format import result_repr
 from ._resampling import bootstrap_weights, group_codes, percentile_interval
 from ._validation import binary_target, check_labels, check_same_length, check_scores
 from ._weighted import ScoreBins, at_or_above, safe_ratio
@@ -28,7 +29,8 @@ class ThresholdResult:
         Percentile bootstrap CIs of the sensitivity and specificity at ``threshold``.
     threshold_ci : tuple of float
         Percentile bootstrap CI of the threshold, re-chosen in every replicate: how
-        stable the choice is.
+        stable the choice is. Its bounds are replicate thresholds (no interpolation),
+        so an upper bound of ``inf`` says some replicates predicted nobody positive.
     criterion : str
         How the threshold was chosen.
     ci : float
@@ -46,6 +48,8 @@ class ThresholdResult:
     criterion: str
     ci: float
     n_bootstraps: int
+
+    __repr__ = result_repr
 
 
 def _select(sens, spec, criterion, target):
@@ -87,17 +91,20 @@ def _search(y_true, y_score, criterion, target, *, pos_label, groups, ci, n_boot
         replicates.append(np.column_stack([
             sens_b[:, best], spec_b[:, best], np.where(defined, chosen, np.nan)
         ]))
-    low, high, n_valid = percentile_interval(np.vstack(replicates), ci)
+    replicates = np.vstack(replicates)
+    low, high, _ = percentile_interval(replicates[:, :2], ci)
+    # thresholds can be inf ("predict nobody positive"): no interpolation towards inf
+    (t_low,), (t_high,), (n_valid,) = percentile_interval(replicates[:, 2:], ci, interpolate=False)
     return ThresholdResult(
         threshold=float(thresholds[best]),
         sensitivity=float(sens[0, best]),
         specificity=float(spec[0, best]),
         sensitivity_ci=(float(low[0]), float(high[0])),
         specificity_ci=(float(low[1]), float(high[1])),
-        threshold_ci=(float(low[2]), float(high[2])),
+        threshold_ci=(float(t_low), float(t_high)),
         criterion=label,
         ci=ci,
-        n_bootstraps=int(n_valid[2]),
+        n_bootstraps=int(n_valid),
     )
 
 

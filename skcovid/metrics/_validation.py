@@ -6,6 +6,13 @@ Every error names the argument at fault and says how to fix it.
 import numpy as np
 
 _DEFAULT_POSITIVE_SETS = ({0, 1}, {-1, 1})
+#: Label taken as the positive class by the scorers when it is one of the classes.
+DEFAULT_POSITIVE_NAME = "COVID"
+
+
+def plain(value):
+    """``value`` as a Python scalar (``np.str_('COVID')`` -> ``'COVID'``) for messages."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def check_labels(y, name):
@@ -93,11 +100,11 @@ def resolve_pos_label(y_true, pos_label, *, name="y_true"):
             return 1
         raise ValueError(
             f"{name} has labels {classes.tolist()}, so the positive class cannot be "
-            f"guessed; pass pos_label, e.g. pos_label={classes[0]!r}."
+            f"guessed; pass pos_label, e.g. pos_label={plain(classes[0])!r}."
         )
     if len(classes) == 2 and pos_label not in classes.tolist():
         raise ValueError(
-            f"pos_label={pos_label!r} is not a label of {name}, whose labels are "
+            f"pos_label={plain(pos_label)!r} is not a label of {name}, whose labels are "
             f"{classes.tolist()}; pass one of them."
         )
     return pos_label
@@ -122,3 +129,34 @@ def binary_target(y_true, pos_label, *, name="y_true", need_both=True):
             "both positive and negative samples. Evaluate on data with both classes."
         )
     return np.asarray(is_pos, dtype=bool), pos_label
+
+
+def default_pos_label(classes):
+    """The positive class the scorers use: ``"COVID"`` when it is a class, else as
+    :func:`resolve_pos_label` infers it (1 for {0, 1} and {-1, 1}, ``True`` for booleans).
+    """
+    classes = np.unique(np.asarray(classes))
+    if DEFAULT_POSITIVE_NAME in classes.tolist():
+        return DEFAULT_POSITIVE_NAME
+    return resolve_pos_label(classes, None, name="the classes")
+
+
+def check_predicted_labels(y_true, y_pred, name):
+    """Reject ``y_pred`` that holds scores, or labels of another type than ``y_true``.
+
+    ``y_true`` and ``y_pred`` are 1-D arrays from :func:`check_labels`.
+    """
+    if y_pred.dtype.kind == "f" and not np.all(np.mod(y_pred, 1) == 0):
+        raise ValueError(
+            f"{name} holds non-integer numbers such as {plain(y_pred[np.mod(y_pred, 1) != 0][0])!r}: "
+            "it looks like scores or probabilities, but this test compares predicted "
+            f"labels. Pass estimator.predict(X), or threshold the scores (e.g. score >= 0.5)."
+        )
+    true_labels, pred_labels = np.unique(y_true), np.unique(y_pred)
+    text_true, text_pred = y_true.dtype.kind in "OUS", y_pred.dtype.kind in "OUS"
+    if text_true != text_pred or not np.isin(pred_labels, true_labels).any():
+        raise ValueError(
+            f"{name} has labels {[plain(v) for v in pred_labels[:6]]} but y_true has "
+            f"{[plain(v) for v in true_labels[:6]]}: no predicted label is a true label. "
+            "Pass predictions in the same label type as y_true (e.g. both 'COVID'/'Non_COVID')."
+        )

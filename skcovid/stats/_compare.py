@@ -1,5 +1,6 @@
 """``compare_estimators``: several models on the same folds, with paired tests."""
 
+import warnings
 from dataclasses import dataclass
 from itertools import combinations
 from numbers import Integral, Real
@@ -10,11 +11,12 @@ from scipy import stats
 from sklearn.base import is_classifier
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold, check_cv
 
+from ..metrics._format import result_repr
 from ..utils._param_validation import Interval, Options, validate_params
 from ._common import corrected_standard_error, cross_scores, n_rows
 from ._cv_tests import corrected_resampled_ttest
 from ._friedman import friedman_test
-from ._multitest import adjust_pvalues
+from ._multitest import CORRECTIONS, adjust_pvalues
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,11 +50,35 @@ class ComparisonResult:
     n_train: float
     n_test: float
 
+    __repr__ = result_repr
+
 
 def _splitter(cv, y, groups, estimator):
     if isinstance(cv, Integral) and groups is not None:
         return StratifiedGroupKFold(cv) if is_classifier(estimator) else GroupKFold(cv)
     return check_cv(cv, y, classifier=is_classifier(estimator))
+
+
+def _check_wilcoxon_folds(splits, n_samples):
+    """Refuse overlapping test folds and warn when no p-value can fall below 0.05."""
+    tested = np.bincount(np.concatenate([test for _, test in splits]), minlength=n_samples)
+    if tested.max() > 1:
+        raise ValueError(
+            f"test='wilcoxon' treats the {len(splits)} fold differences as independent, but "
+            f"cv tests some samples {tested.max()} times (repeated cross-validation): the "
+            "differences are correlated and the test rejects far more often than its level "
+            "when the models are equally good. Use test='corrected_ttest', or one k-fold "
+            "split (e.g. cv=10) with test='wilcoxon'."
+        )
+    smallest = 2.0 ** (1 - len(splits))
+    if smallest >= 0.05:
+        warnings.warn(
+            f"With {len(splits)} folds the smallest p-value the Wilcoxon signed-rank test can "
+            f"give is {smallest:.4g}, so it cannot reject at the 5 % level; use at least 6 "
+            "folds (cv=10) or test='corrected_ttest'.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _pair_test(test, a, b, n_train, n_test):
@@ -81,7 +107,7 @@ def _summary(scores, n_train, n_test, ci):
 
 @validate_params({
     "test": [Options("auto", "corrected_ttest", "wilcoxon")],
-    "correction": [Options("holm", "bonferroni", "fdr_bh"), None],
+    "correction": [Options(*CORRECTIONS), None],
     "n_jobs": [Interval(Integral, None, None), None],
     "ci": [Interval(Real, 0, 1, closed="neither")],
 })
@@ -113,9 +139,13 @@ def compare_estimators(estimators, X, y, *, cv=5, groups=None, scoring=None, tes
     test : {"auto", "corrected_ttest", "wilcoxon"}, default="auto"
         Pairwise test; ``"auto"`` is Nadeau & Bengio's corrected resampled t-test,
         which (unlike a plain paired t-test) accounts for overlapping training sets.
-        ``"wilcoxon"`` is the signed-rank test of the fold differences.
-    correction : {"holm", "bonferroni", "fdr_bh"} or None, default="holm"
-        Multiple-testing correction of the pairwise p-values.
+        ``"wilcoxon"`` is the signed-rank test of the fold differences; it assumes
+        independent differences, so it is refused for repeated CV (a sample tested
+        twice), and with 5 folds or fewer it cannot reach p < 0.05 (smallest p is
+        ``2 / 2**n_folds``, 0.0625 for 5 folds; a warning says so): use ``cv=10``.
+    correction : str or None, default="holm"
+        Multiple-testing correction of the pairwise p-values, any method of
+        :func:`adjust_pvalues`.
     n_jobs : int, default=None
         Number of parallel jobs (joblib).
     ci : float, default=0.95
@@ -152,6 +182,8 @@ def compare_estimators(estimators, X, y, *, cv=5, groups=None, scoring=None, tes
     splits = list(splitter.split(np.zeros(n_rows(X)), y, groups))
     if len(splits) < 2:
         raise ValueError(f"cv gives {len(splits)} split; at least two are needed.")
+    if test == "wilcoxon":
+        _check_wilcoxon_folds(splits, n_rows(X))
     n_train = float(np.mean([len(train) for train, _ in splits]))
     n_test = float(np.mean([len(test) for _, test in splits]))
     scores = pd.DataFrame(cross_scores(models, X, y, splits, scoring, n_jobs), columns=names)

@@ -11,9 +11,10 @@ from numbers import Integral
 import numpy as np
 from scipy import stats
 from sklearn.base import is_classifier
-from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold
+from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 from sklearn.utils import check_random_state
 
+from ..metrics._format import result_repr
 from ..utils._param_validation import RANDOM_STATE, Interval, validate_params
 from ._common import corrected_standard_error, cross_scores, n_rows, t_test
 
@@ -43,21 +44,57 @@ class FiveByTwoResult:
     scores_a: np.ndarray
     scores_b: np.ndarray
 
+    __repr__ = result_repr
 
-def _five_by_two_scores(estimator_a, estimator_b, X, y, *, scoring, groups, random_state,
+
+def _default_splitter(estimator, groups, seed):
+    """One shuffled 2-fold split: grouped when ``groups`` is given, stratified for classifiers."""
+    if groups is not None:
+        if is_classifier(estimator):
+            return StratifiedGroupKFold(n_splits=2, shuffle=True, random_state=seed)
+        return GroupKFold(n_splits=2, shuffle=True, random_state=seed)
+    if is_classifier(estimator):
+        return StratifiedKFold(n_splits=2, shuffle=True, random_state=seed)
+    return KFold(n_splits=2, shuffle=True, random_state=seed)
+
+
+def _five_by_two_splits(estimator, X, y, *, cv, groups, random_state):
+    """Ten (train, test) splits: five repetitions of a 2-fold split."""
+    dummy = np.zeros(n_rows(X))
+    if cv is None:
+        rng = check_random_state(random_state)
+        splits = []
+        for _ in range(5):
+            splitter = _default_splitter(estimator, groups, rng.randint(np.iinfo(np.int32).max))
+            splits.extend(splitter.split(dummy, y, groups))
+        return splits
+    if isinstance(cv, Integral):
+        raise ValueError(
+            f"cv={cv} is an int, but the 5x2cv tests need five repetitions of a 2-fold split; "
+            "pass a splitter such as RepeatedStratifiedKFold(n_splits=2, n_repeats=5), or "
+            "cv=None for the default."
+        )
+    splits = list(cv.split(dummy, y, groups) if hasattr(cv, "split") else cv)
+    if len(splits) != 10:
+        raise ValueError(
+            f"cv gives {len(splits)} splits, but the 5x2cv tests need exactly 10 (five "
+            "repetitions of a 2-fold split), e.g. RepeatedStratifiedKFold(n_splits=2, n_repeats=5)."
+        )
+    for rep in range(5):
+        (_, first), (_, second) = splits[2 * rep], splits[2 * rep + 1]
+        if np.intersect1d(first, second).size:
+            raise ValueError(
+                f"cv splits {2 * rep} and {2 * rep + 1} share test samples; each repetition "
+                "must be a 2-fold split whose two test halves are disjoint."
+            )
+    return splits
+
+
+def _five_by_two_scores(estimator_a, estimator_b, X, y, *, cv, scoring, groups, random_state,
                         n_jobs):
     """Scores of shape (5, 2, 2): repetition, fold, model."""
-    rng = check_random_state(random_state)
-    splits = []
-    for _ in range(5):
-        seed = rng.randint(np.iinfo(np.int32).max)
-        if groups is not None:
-            cv = StratifiedGroupKFold(n_splits=2, shuffle=True, random_state=seed)
-        elif is_classifier(estimator_a):
-            cv = StratifiedKFold(n_splits=2, shuffle=True, random_state=seed)
-        else:
-            cv = KFold(n_splits=2, shuffle=True, random_state=seed)
-        splits.extend(cv.split(np.zeros(n_rows(X)), y, groups))
+    splits = _five_by_two_splits(estimator_a, X, y, cv=cv, groups=groups,
+                                 random_state=random_state)
     scores = cross_scores([estimator_a, estimator_b], X, y, splits, scoring, n_jobs)
     return scores.reshape(5, 2, 2)
 
@@ -92,7 +129,7 @@ _FIVE_BY_TWO_PARAMS = {
 
 
 @validate_params(_FIVE_BY_TWO_PARAMS)
-def paired_ttest_5x2cv(estimator_a, estimator_b, X, y, *, scoring=None, groups=None,
+def paired_ttest_5x2cv(estimator_a, estimator_b, X, y, *, cv=None, scoring=None, groups=None,
                        random_state=None, n_jobs=None):
     """Dietterich's 5x2cv paired t-test of two learning algorithms.
 
@@ -109,14 +146,18 @@ def paired_ttest_5x2cv(estimator_a, estimator_b, X, y, *, scoring=None, groups=N
         Features; a scan table DataFrame is indexed by row position (``.iloc``).
     y : array-like of shape (n_samples,)
         Target.
+    cv : splitter, iterable or None, default=None
+        The ten splits, as five repetitions of a 2-fold split in order (e.g.
+        ``RepeatedStratifiedKFold(n_splits=2, n_repeats=5, random_state=0)``). None
+        builds them: shuffled ``StratifiedKFold(2)`` for classifiers, ``KFold(2)`` for
+        regressors, or with ``groups`` ``StratifiedGroupKFold(2)`` / ``GroupKFold(2)``.
     scoring : str, callable or None, default=None
         Scorer name (including ``"sensitivity"``, ``"specificity"``, ``"npv"``) or
         scorer; None uses each estimator's ``score``.
     groups : array-like of shape (n_samples,), default=None
-        Patient ids: each repetition then uses ``StratifiedGroupKFold(2)`` so that no
-        patient is on both sides of a split.
+        Patient ids, so that no patient is on both sides of a split (passed to ``cv``).
     random_state : int, RandomState instance or None, default=None
-        Seeds the five shuffles.
+        Seeds the five shuffles when ``cv`` is None.
     n_jobs : int, default=None
         Number of parallel jobs for the 20 fits.
 
@@ -141,13 +182,13 @@ def paired_ttest_5x2cv(estimator_a, estimator_b, X, y, *, scoring=None, groups=N
     >>> result.differences.shape, bool(result.pvalue < 0.05)
     ((5, 2), True)
     """
-    scores = _five_by_two_scores(estimator_a, estimator_b, X, y, scoring=scoring,
+    scores = _five_by_two_scores(estimator_a, estimator_b, X, y, cv=cv, scoring=scoring,
                                  groups=groups, random_state=random_state, n_jobs=n_jobs)
     return _five_by_two_result(scores, _paired_t)
 
 
 @validate_params(_FIVE_BY_TWO_PARAMS)
-def combined_ftest_5x2cv(estimator_a, estimator_b, X, y, *, scoring=None, groups=None,
+def combined_ftest_5x2cv(estimator_a, estimator_b, X, y, *, cv=None, scoring=None, groups=None,
                          random_state=None, n_jobs=None):
     """Alpaydin's combined 5x2cv F-test of two learning algorithms.
 
@@ -163,14 +204,18 @@ def combined_ftest_5x2cv(estimator_a, estimator_b, X, y, *, scoring=None, groups
         Features; a scan table DataFrame is indexed by row position (``.iloc``).
     y : array-like of shape (n_samples,)
         Target.
+    cv : splitter, iterable or None, default=None
+        The ten splits, as five repetitions of a 2-fold split in order (e.g.
+        ``RepeatedStratifiedKFold(n_splits=2, n_repeats=5, random_state=0)``). None
+        builds them: shuffled ``StratifiedKFold(2)`` for classifiers, ``KFold(2)`` for
+        regressors, or with ``groups`` ``StratifiedGroupKFold(2)`` / ``GroupKFold(2)``.
     scoring : str, callable or None, default=None
         Scorer name (including ``"sensitivity"``, ``"specificity"``, ``"npv"``) or
         scorer; None uses each estimator's ``score``.
     groups : array-like of shape (n_samples,), default=None
-        Patient ids: each repetition then uses ``StratifiedGroupKFold(2)`` so that no
-        patient is on both sides of a split.
+        Patient ids, so that no patient is on both sides of a split (passed to ``cv``).
     random_state : int, RandomState instance or None, default=None
-        Seeds the five shuffles.
+        Seeds the five shuffles when ``cv`` is None.
     n_jobs : int, default=None
         Number of parallel jobs for the 20 fits.
 
@@ -190,7 +235,7 @@ def combined_ftest_5x2cv(estimator_a, estimator_b, X, y, *, scoring=None, groups
     >>> result.statistic, result.pvalue
     (0.0, 1.0)
     """
-    scores = _five_by_two_scores(estimator_a, estimator_b, X, y, scoring=scoring,
+    scores = _five_by_two_scores(estimator_a, estimator_b, X, y, cv=cv, scoring=scoring,
                                  groups=groups, random_state=random_state, n_jobs=n_jobs)
     return _five_by_two_result(scores, _combined_f)
 
@@ -216,6 +261,8 @@ class CorrectedTTestResult:
     df: int
     mean_difference: float
     differences: np.ndarray
+
+    __repr__ = result_repr
 
 
 def corrected_resampled_ttest(scores_a, scores_b, *, n_train, n_test):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..metrics._format import result_repr
 from ..utils._param_validation import BOOLEAN, Interval, validate_params
 
 
@@ -38,6 +39,8 @@ class FriedmanResult:
     critical_difference: float
     pairwise_pvalues: pd.DataFrame
     alpha: float
+
+    __repr__ = result_repr
 
 
 @validate_params({

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ..metrics._validation import check_labels, check_same_length
+from ..metrics._format import result_repr
+from ..metrics._validation import check_labels, check_predicted_labels, check_same_length
 from ..utils._param_validation import BOOLEAN, Options, validate_params
 
 _EXACT_BELOW = 25  # "auto": exact binomial test below this many discordant samples
@@ -31,6 +32,8 @@ class McNemarResult:
     pvalue: float
     method: str
     table: np.ndarray
+
+    __repr__ = result_repr
 
     @property
     def b(self):
@@ -59,7 +62,8 @@ def mcnemar_test(y_true, y_pred_a, y_pred_b, *, exact="auto", correction=True):
     y_true : array-like of shape (n_samples,)
         True labels (any labels, including strings; multiclass is fine).
     y_pred_a, y_pred_b : array-like of shape (n_samples,)
-        Predicted labels of the two models on the same samples.
+        Predicted labels of the two models on the same samples, of the same type as
+        ``y_true`` (scores or probabilities are refused: threshold them first).
     exact : "auto" or bool, default="auto"
         ``True``: exact binomial test; ``False``: chi-squared approximation;
         ``"auto"``: exact when ``b + c < 25``.
@@ -91,6 +95,8 @@ def mcnemar_test(y_true, y_pred_a, y_pred_b, *, exact="auto", correction=True):
     y_pred_a = check_labels(y_pred_a, "y_pred_a")
     y_pred_b = check_labels(y_pred_b, "y_pred_b")
     check_same_length(y_true=y_true, y_pred_a=y_pred_a, y_pred_b=y_pred_b)
+    check_predicted_labels(y_true, y_pred_a, "y_pred_a")
+    check_predicted_labels(y_true, y_pred_b, "y_pred_b")
     right_a, right_b = y_pred_a == y_true, y_pred_b == y_true
     table = np.array([
         [np.sum(right_a & right_b), np.sum(right_a & ~right_b)],

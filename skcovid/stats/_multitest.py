@@ -1,11 +1,33 @@
-"""Adjusting p-values for multiple comparisons."""
+"""Adjusting p-values for multiple comparisons.
+
+The methods and their names are those of ``statsmodels.stats.multitest.multipletests``
+(the tests check them against it); Benjamini-Hochberg and Benjamini-Yekutieli come from
+:func:`scipy.stats.false_discovery_control`. statsmodels stays an optional (test)
+dependency: these few lines do not justify a core dependency on it.
+"""
 
 import numpy as np
+from scipy import stats
 
 from ..utils._param_validation import Options, validate_params
 
 
-@validate_params({"method": [Options("holm", "bonferroni", "fdr_bh"), None]})
+def _sidak(p, k):
+    """``1 - (1 - p) ** k`` without cancellation for small ``p`` (``p = 1`` gives 1)."""
+    with np.errstate(divide="ignore"):
+        return -np.expm1(k * np.log1p(-p))
+
+
+#: Family-wise error rate: step-down (Holm) or step-up (Hochberg) by p-value rank.
+_STEPWISE = {
+    "holm": ("down", lambda p, k: p * k),
+    "holm-sidak": ("down", _sidak),
+    "hochberg": ("up", lambda p, k: p * k),
+}
+CORRECTIONS = ("holm", "holm-sidak", "hochberg", "bonferroni", "sidak", "fdr_bh", "fdr_by")
+
+
+@validate_params({"method": [Options(*CORRECTIONS), None]})
 def adjust_pvalues(pvalues, method="holm"):
     """Adjust p-values for multiple testing.
 
@@ -13,11 +35,15 @@ def adjust_pvalues(pvalues, method="holm"):
     ----------
     pvalues : array-like of shape (n_tests,)
         Raw p-values.
-    method : {"holm", "bonferroni", "fdr_bh"} or None, default="holm"
-        ``"bonferroni"`` multiplies by the number of tests; ``"holm"`` is Holm's
-        step-down version (controls the family-wise error rate, never less powerful);
-        ``"fdr_bh"`` is Benjamini-Hochberg (controls the false discovery rate);
-        None returns the p-values unchanged.
+    method : str or None, default="holm"
+        Family-wise error rate control: ``"bonferroni"`` (``p * m``), ``"sidak"``
+        (``1 - (1 - p) ** m``), ``"holm"`` and ``"holm-sidak"`` (their step-down
+        versions, never less powerful), ``"hochberg"`` (step-up; valid for independent
+        or positively dependent tests). False discovery rate control: ``"fdr_bh"``
+        (Benjamini-Hochberg, independent or positively dependent tests) and
+        ``"fdr_by"`` (Benjamini-Yekutieli, any dependence). None returns the p-values
+        unchanged. The names are those of statsmodels' ``multipletests``, except
+        ``"hochberg"`` (its ``"simes-hochberg"``).
 
     Returns
     -------
@@ -29,6 +55,8 @@ def adjust_pvalues(pvalues, method="holm"):
     >>> from skcovid.stats import adjust_pvalues
     >>> adjust_pvalues([0.01, 0.04, 0.03], method="holm")
     array([0.03, 0.06, 0.06])
+    >>> adjust_pvalues([0.01, 0.04, 0.03], method="hochberg")
+    array([0.03, 0.04, 0.04])
     >>> adjust_pvalues([0.01, 0.04, 0.03], method="fdr_bh")
     array([0.03, 0.04, 0.04])
     """
@@ -40,12 +68,17 @@ def adjust_pvalues(pvalues, method="holm"):
         return p.copy()
     if method == "bonferroni":
         return np.minimum(p * m, 1.0)
+    if method == "sidak":
+        return _sidak(p, m)
+    if method in ("fdr_bh", "fdr_by"):
+        return stats.false_discovery_control(p, method=method[-2:])
+    direction, adjust = _STEPWISE[method]
     order = np.argsort(p, kind="mergesort")
-    ranked = p[order]
-    if method == "holm":
-        adjusted = np.maximum.accumulate(ranked * (m - np.arange(m)))
+    ranked = adjust(p[order], m - np.arange(m))
+    if direction == "down":
+        adjusted = np.maximum.accumulate(ranked)
     else:
-        adjusted = np.minimum.accumulate((ranked * m / np.arange(1, m + 1))[::-1])[::-1]
+        adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
     out = np.empty(m)
     out[order] = np.minimum(adjusted, 1.0)
     return out

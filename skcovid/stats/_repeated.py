@@ -9,6 +9,7 @@ from scipy import stats
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
 
+from ..metrics._format import result_repr
 from ..utils._param_validation import STRING, Interval, validate_params
 from ._common import cross_scores, n_rows, resolve_scorer
 
@@ -35,6 +36,8 @@ class RepeatedRunsResult:
     ci_low: float
     ci_high: float
     ci: float
+
+    __repr__ = result_repr
 
 
 def _seeded(estimator, seed_param, seed):

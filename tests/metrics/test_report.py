@@ -235,3 +235,118 @@ def test_pandas_inputs_with_groups_and_by():
 def test_multiclass_needs_score_columns():
     with pytest.raises(ValueError, match="one score column per class"):
         clinical_report([0, 1, 2, 1], [0.1, 0.5, 0.9, 0.4])
+
+
+@pytest.mark.parametrize("ci_method, statsmodels_method",
+                         [("wilson", "wilson"), ("clopper_pearson", "beta")])
+def test_proportion_intervals_equal_statsmodels(ci_method, statsmodels_method):
+    proportion = pytest.importorskip("statsmodels.stats.proportion")
+    y, score = _binary_data(120, seed=2)
+    pred = score >= 0.5
+    report = clinical_report(y, score, ci=0.9, ci_method=ci_method, n_bootstraps=100,
+                             random_state=0).set_index("metric")
+    counts = {
+        "accuracy": ((pred == y).sum(), len(y)),
+        "sensitivity": ((pred & (y == 1)).sum(), (y == 1).sum()),
+        "specificity": ((~pred & (y == 0)).sum(), (y == 0).sum()),
+        "ppv": ((pred & (y == 1)).sum(), pred.sum()),
+        "npv": ((~pred & (y == 0)).sum(), (~pred).sum()),
+    }
+    for name, (k, n) in counts.items():
+        expected = proportion.proportion_confint(k, n, alpha=0.1, method=statsmodels_method)
+        assert tuple(report.loc[name, ["ci_low", "ci_high"]]) == pytest.approx(expected), name
+        assert report.loc[name, "ci_method"] == ci_method and report.loc[name, "n_boot"] == 0
+    assert report.loc["roc_auc", "ci_method"] == "bootstrap"
+
+
+def test_wilson_when_the_bootstrap_collapses():
+    y = np.r_[np.ones(20, int), np.zeros(20, int)]
+    score = np.r_[np.full(20, 0.9), np.linspace(0, 0.6, 20)]  # sensitivity 20/20
+    boot = clinical_report(y, score, n_bootstraps=300, random_state=0).set_index("metric")
+    wilson = clinical_report(y, score, ci_method="wilson", n_bootstraps=300,
+                             random_state=0).set_index("metric")
+    assert tuple(boot.loc["sensitivity", ["ci_low", "ci_high"]]) == (1.0, 1.0)
+    assert tuple(wilson.loc["sensitivity", ["ci_low", "ci_high"]]) == pytest.approx((0.839, 1.0),
+                                                                                    abs=5e-4)
+
+
+def test_multiclass_proportions_use_per_class_counts():
+    proportion = pytest.importorskip("statsmodels.stats.proportion")
+    rng = np.random.RandomState(3)
+    y = rng.choice(["COVID", "Normal", "Pneumonia"], size=90)
+    pred = np.where(rng.rand(90) < 0.7, y, "Normal")
+    report = clinical_report(y, y_pred=pred, ci_method="wilson", n_bootstraps=50, random_state=0)
+    row = report[(report["class"] == "COVID") & (report.metric == "sensitivity")].iloc[0]
+    k, n = ((pred == "COVID") & (y == "COVID")).sum(), (y == "COVID").sum()
+    assert (row.ci_low, row.ci_high) == pytest.approx(proportion.proportion_confint(k, n, method="wilson"))
+    overall = report[(report["class"] == "overall") & (report.metric == "accuracy")].iloc[0]
+    assert overall.ci_method == "wilson"
+
+
+def test_analytic_intervals_refuse_clustered_scans():
+    y, score = _binary_data(60)
+    with pytest.raises(ValueError, match="assumes independent samples.*aggregate"):
+        clinical_report(y, score, groups=np.arange(60) // 2, ci_method="wilson")
+
+
+@pytest.mark.parametrize("rule", ["max", "mean"])
+def test_patient_level_report(rule):
+    rng = np.random.RandomState(0)
+    patient = np.repeat(np.arange(50), 3)
+    y = np.repeat(np.where(rng.rand(50) < 0.4, "COVID", "Non_COVID"), 3)
+    score = np.clip((y == "COVID") * 0.35 + rng.rand(150) * 0.65, 0, 1)
+    report = clinical_report(y, score, pos_label="COVID", groups=patient, aggregate=rule,
+                             ci_method="wilson", n_bootstraps=100, random_state=0)
+    frame = pd.DataFrame({"patient": patient, "y": y, "score": score}).groupby("patient")
+    per_patient = frame.agg(y=("y", "first"), score=("score", rule))
+    reference = clinical_report(per_patient.y.to_numpy(), per_patient.score.to_numpy(),
+                                pos_label="COVID", ci_method="wilson", n_bootstraps=100,
+                                random_state=0)
+    pd.testing.assert_frame_equal(report, reference)
+    assert (report["n"] == 50).all()
+
+
+def test_patient_level_report_by_modality_and_errors():
+    patient = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    modality = np.array(["ct", "xray"] * 4)
+    y = np.array([1, 1, 0, 0, 1, 1, 0, 0])
+    score = np.array([0.9, 0.2, 0.1, 0.3, 0.6, 0.7, 0.4, 0.2])
+    report = clinical_report(y, score, groups=patient, by=modality, aggregate="max", ci=None)
+    assert (report["n"] == 4).all()  # four patients in each modality block
+    with pytest.raises(ValueError, match="Patient 1 has scans with different labels"):
+        clinical_report(np.array([1, 1, 0, 1, 1, 0, 0, 0]), score, groups=patient,
+                        aggregate="mean")
+    with pytest.raises(ValueError, match="pass groups"):
+        clinical_report(y, score, aggregate="mean")
+    with pytest.raises(ValueError, match="and no y_pred"):
+        clinical_report(y, score, y_pred=y, groups=patient, aggregate="mean")
+
+
+def test_labels_give_the_score_columns_when_a_class_is_absent():
+    rng = np.random.RandomState(0)
+    classes = ["Pneumonia", "COVID", "Normal"]  # e.g. model.classes_, not sorted
+    y = rng.choice(["COVID", "Normal"], size=60)  # no Pneumonia in this subset
+    proba = rng.dirichlet(np.ones(3), size=60)
+    proba[:, 1] += (y == "COVID") * 0.8
+    proba /= proba.sum(axis=1, keepdims=True)
+    with pytest.raises(ValueError, match="y_score has 3 columns"):
+        clinical_report(y, proba, ci=None)
+    with pytest.warns(UndefinedMetricWarning, match="Pneumonia/sensitivity"):
+        report = clinical_report(y, proba, labels=classes, ci=None)
+    covid = _values(report, cls="COVID")
+    assert covid["roc_auc"] == pytest.approx(metrics.roc_auc_score(y == "COVID", proba[:, 1]))
+    pred = np.array(classes)[proba.argmax(axis=1)]
+    assert covid["sensitivity"] == pytest.approx(metrics.recall_score(y, pred, labels=["COVID"],
+                                                                      average="micro"))
+    with pytest.raises(ValueError, match=r"\['Normal'\], which are not in labels"):
+        clinical_report(y, proba, labels=["Pneumonia", "COVID", "Other"], ci=None)
+
+
+def test_report_prints_rounded_and_keeps_precision():
+    y, score = _binary_data()
+    report = clinical_report(y, score, n_bootstraps=50, random_state=0)
+    text = repr(report)
+    value = report.loc[report.metric == "roc_auc", "value"].iloc[0]
+    assert f"{value:.3f}" in text and repr(value) not in text
+    assert report["value"].iloc[0] == metrics.accuracy_score(y, score >= 0.5)  # full precision
+    assert "np.int64" not in text and "np.str_" not in text

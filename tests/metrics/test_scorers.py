@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import make_scorer, recall_score
+from sklearn.metrics import make_scorer, precision_score, recall_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score, cross_validate
 
 from skcovid.metrics import (
@@ -63,3 +63,38 @@ def test_string_labels_with_pos_label():
                           scoring=make_scorer(specificity_score), error_score="raise")
     with pytest.raises(ValueError, match="pos_label"):
         search.fit(X, y)
+
+
+def test_scorers_take_covid_as_positive_in_cross_validate():
+    y = np.where(Y == 1, "COVID", "Non_COVID")
+    scoring = {name: get_scorer(name) for name in ("sensitivity", "specificity", "npv")}
+    scores = cross_validate(LogisticRegression(solver="liblinear"), X, y, cv=CV, scoring=scoring,
+                            error_score="raise")
+    expected = {
+        "sensitivity": make_scorer(recall_score, pos_label="COVID"),
+        "specificity": make_scorer(recall_score, pos_label="Non_COVID"),
+        "npv": make_scorer(precision_score, pos_label="Non_COVID"),
+    }
+    reference = cross_validate(LogisticRegression(solver="liblinear"), X, y, cv=CV,
+                               scoring=expected)
+    for name in scoring:
+        assert not np.isnan(scores[f"test_{name}"]).any()
+        np.testing.assert_allclose(scores[f"test_{name}"], reference[f"test_{name}"])
+
+
+def test_multiclass_scorer_is_covid_against_the_rest():
+    rng = np.random.RandomState(0)
+    y = rng.choice(["COVID", "Normal", "Pneumonia"], size=150)
+    X3 = rng.normal(size=(150, 4)) + (y == "COVID")[:, None]
+    model = LogisticRegression().fit(X3, y)
+    assert sensitivity_scorer(model, X3, y) == pytest.approx(
+        recall_score(y == "COVID", model.predict(X3) == "COVID"))
+    assert specificity_scorer(model, X3, y) == pytest.approx(
+        recall_score(y != "COVID", model.predict(X3) != "COVID"))
+
+
+def test_scorer_without_a_known_positive_class_says_how_to_fix():
+    y = np.where(Y == 1, "Pneumonia", "Normal")
+    model = LogisticRegression(solver="liblinear").fit(X, y)
+    with pytest.raises(ValueError, match=r"make_scorer\(sensitivity_score, pos_label='Normal'\)"):
+        sensitivity_scorer(model, X, y)

@@ -64,3 +64,13 @@ def test_bad_parameters():
         iou_score(TRUTH, PROBA, empty="ignore")
     with pytest.raises(ValueError, match="'reduce' parameter"):
         dice_score(TRUTH, PROBA, reduce="sum")
+
+
+def test_single_2d_mask_is_refused_not_read_as_rows():
+    truth = np.array([[1, 1], [0, 0]])
+    pred = np.array([[1, 0], [0, 0]])
+    with pytest.raises(ValueError, match=r"shape \(2, 2\).*2 one-dimensional images.*mask\[None\]"):
+        dice_score(truth, pred)
+    assert dice_score(truth[None], pred[None]) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match=r"y_true_mask\[1\] has shape \(3,\)"):
+        dice_score([np.ones((2, 2)), np.ones(3)], [np.ones((2, 2)), np.ones(3)])

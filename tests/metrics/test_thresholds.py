@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.metrics import roc_curve
@@ -70,3 +72,15 @@ def test_string_labels_and_errors():
         threshold_for_sensitivity(Y, SCORE, 1.5)
     with pytest.raises(ValueError, match="only one class"):
         youden_threshold(np.ones(5), np.arange(5.0))
+
+
+def test_threshold_ci_with_infinite_replicates():
+    """Replicates that choose 'nobody positive' (inf) give an inf bound, not NaN."""
+    y, score = [0, 0, 1, 1], [0.1, 0.9, 0.2, 0.8]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from inf - inf
+        result = youden_threshold(y, score, n_bootstraps=300, random_state=0)
+    low, high = result.threshold_ci
+    assert not np.isnan(low) and high == np.inf
+    assert low in {0.1, 0.2, 0.8, 0.9}  # a replicate's threshold, not an interpolation
+    assert "threshold=0.2,\n    sensitivity=1.0," in repr(result)

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -58,7 +60,8 @@ def test_identical_models_and_wilcoxon():
     twins = {"a": GaussianNB(), "b": GaussianNB()}
     result = compare_estimators(twins, X, Y, cv=5)
     assert result.pairwise.pvalue.iloc[0] == 1.0 and result.friedman is None
-    wilcoxon = compare_estimators(twins, X, Y, cv=5, test="wilcoxon")
+    with pytest.warns(UserWarning, match="smallest p-value .* is 0.0625"):
+        wilcoxon = compare_estimators(twins, X, Y, cv=5, test="wilcoxon")
     assert wilcoxon.pairwise.pvalue.iloc[0] == 1.0
     different = compare_estimators({"nb": GaussianNB(), "dummy": DummyClassifier()}, X, Y,
                                    cv=10, test="wilcoxon", scoring="roc_auc")
@@ -97,3 +100,32 @@ def test_scan_table_and_clinical_scoring():
 def test_bad_arguments(estimators, kwargs, message):
     with pytest.raises(ValueError, match=message):
         compare_estimators(estimators, X, Y, **kwargs)
+
+
+def test_wilcoxon_refuses_repeated_cv():
+    cv = RepeatedStratifiedKFold(n_splits=5, n_repeats=2, random_state=0)
+    with pytest.raises(ValueError, match="repeated cross-validation.*corrected_ttest"):
+        compare_estimators(MODELS, X, Y, cv=cv, test="wilcoxon")
+
+
+def test_wilcoxon_can_reject_with_ten_folds():
+    """Ten independent folds: the smallest attainable p (0.002) is below 0.05."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "cannot reject" warning with 10 folds
+        result = compare_estimators({"logreg": LogisticRegression(solver="liblinear"),
+                                     "dummy": DummyClassifier()}, X, Y, cv=10, test="wilcoxon")
+    assert result.pairwise.pvalue.iloc[0] == pytest.approx(2 / 2**10)
+
+
+@pytest.mark.parametrize("correction", ["holm-sidak", "hochberg", "fdr_by"])
+def test_new_corrections(correction):
+    result = compare_estimators(MODELS, X, Y, cv=5, correction=correction)
+    np.testing.assert_allclose(result.pairwise.pvalue_corrected,
+                               adjust_pvalues(result.pairwise.pvalue, method=correction))
+    assert result.correction == correction
+
+
+def test_repr_shows_rounded_tables():
+    text = repr(compare_estimators(MODELS, X, Y, cv=3))
+    assert text.startswith("ComparisonResult(") and "\nsummary:\n" in text
+    assert "friedman=FriedmanResult(statistic=" in text and "np.float64" not in text

@@ -1,11 +1,14 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.datasets import make_classification
 from sklearn.dummy import DummyClassifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import KFold, RepeatedStratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
@@ -136,3 +139,71 @@ def test_type_one_error_near_alpha():
         rejections["f"] += combined_ftest_5x2cv(model_a, model_b, X_sim, y, random_state=sim).pvalue < 0.05
     for name, count in rejections.items():
         assert count / n_sims <= 0.15, (name, count / n_sims)
+
+
+def _mlxtend_splits(n, random_seed):
+    """The ten splits mlxtend's 5x2cv functions draw for ``random_seed``."""
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.RandomState(random_seed)
+    splits = []
+    for _ in range(5):
+        first, second = train_test_split(np.arange(n), test_size=0.5,
+                                         random_state=rng.randint(low=0, high=32767))
+        splits += [(first, second), (second, first)]
+    return splits
+
+
+@pytest.mark.parametrize("ours, theirs", [("paired_ttest_5x2cv", "paired_ttest_5x2cv"),
+                                          ("combined_ftest_5x2cv", "combined_ftest_5x2cv")])
+def test_cv_splits_reproduce_mlxtend(ours, theirs):
+    evaluate = pytest.importorskip("mlxtend.evaluate")
+    import skcovid.stats
+
+    expected = getattr(evaluate, theirs)(MODEL_A, MODEL_B, X, Y, random_seed=3)
+    result = getattr(skcovid.stats, ours)(MODEL_A, MODEL_B, X, Y, cv=_mlxtend_splits(len(Y), 3))
+    assert (result.statistic, result.pvalue) == pytest.approx(expected)
+
+
+class _LeakCheckRegressor(RegressorMixin, BaseEstimator):
+    """Mean regressor whose first feature is a patient id; fails on a patient leak."""
+
+    def fit(self, X, y):
+        self.train_patients_, self.mean_ = set(X[:, 0].tolist()), float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        assert not self.train_patients_ & set(X[:, 0].tolist()), "patient leak"
+        return np.full(len(X), self.mean_) + 0.01 * X[:, 1]
+
+
+@pytest.mark.parametrize("test", [paired_ttest_5x2cv, combined_ftest_5x2cv])
+def test_groups_with_a_regressor(test, grouped_data):
+    X_grouped, _, patients = grouped_data
+    y = X_grouped[:, 1] + np.random.RandomState(0).normal(size=len(patients))
+    result = test(_LeakCheckRegressor(), Ridge(), X_grouped, y, groups=patients, random_state=0)
+    assert np.isfinite(result.pvalue) and result.differences.shape == (5, 2)
+    assert not np.allclose(result.differences, 0)
+
+
+def test_cv_splitter_and_its_checks():
+    cv = RepeatedStratifiedKFold(n_splits=2, n_repeats=5, random_state=0)
+    result = paired_ttest_5x2cv(MODEL_A, MODEL_B, X, Y, cv=cv)
+    for (train, test), a in zip(cv.split(X, Y), result.scores_a.ravel()):
+        model = LogisticRegression(solver="liblinear").fit(X[train], Y[train])
+        assert a == pytest.approx(model.score(X[test], Y[test]))
+    with pytest.raises(ValueError, match="is an int"):
+        paired_ttest_5x2cv(MODEL_A, MODEL_B, X, Y, cv=2)
+    with pytest.raises(ValueError, match="gives 4 splits"):
+        paired_ttest_5x2cv(MODEL_A, MODEL_B, X, Y, cv=KFold(4))
+    overlapping = RepeatedStratifiedKFold(n_splits=5, n_repeats=2, random_state=0)
+    with pytest.raises(ValueError, match="share test samples"):
+        combined_ftest_5x2cv(MODEL_A, MODEL_B, X, Y, cv=overlapping)
+
+
+def test_result_repr_is_rounded():
+    text = repr(paired_ttest_5x2cv(MODEL_A, MODEL_B, X, Y, random_state=0))
+    assert text.startswith("FiveByTwoResult(") and "statistic=" in text
+    assert "np.float64" not in text and "e-0" not in text.split("pvalue=")[0]
+    digits = [n.replace(".", "").lstrip("0") for n in re.findall(r"\d+\.\d+", text)]
+    assert digits and max(map(len, digits)) <= 4  # 4 significant digits

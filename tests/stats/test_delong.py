@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -14,6 +16,13 @@ def _brute_force_delong(y, scores):
     aucs = psi.mean(axis=(1, 2))
     covariance = np.cov(v10) / pos.shape[1] + np.cov(v01) / neg.shape[1]
     return aucs, covariance
+
+
+def _rank_auc(y, score, axis=-1):
+    """Mann-Whitney AUC of each row (last axis) from rank sums: vectorised."""
+    n_pos = y.sum(axis=-1)
+    rank_sum = np.sum(stats.rankdata(score, axis=-1) * y, axis=-1)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * (y.shape[-1] - n_pos))
 
 
 def _data(n=150, seed=0, rho=0.5):
@@ -46,10 +55,7 @@ def test_variance_agrees_with_bootstrap():
     _, variance = delong_roc_variance(y, a)
     idx = np.random.RandomState(0).randint(len(y), size=(4000, len(y)))
     y_boot, a_boot = y[idx], a[idx]
-    n_pos = y_boot.sum(axis=1)
-    n_neg = len(y) - n_pos
-    rank_sum = np.sum(stats.rankdata(a_boot, axis=1) * y_boot, axis=1)  # Mann-Whitney AUC
-    replicates = (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    replicates = _rank_auc(y_boot, a_boot)
     assert replicates[0] == pytest.approx(roc_auc_score(y_boot[0], a_boot[0]))
     assert np.var(replicates) == pytest.approx(variance, rel=0.12)
 
@@ -113,3 +119,88 @@ def test_type_one_error_near_alpha():
         noise = rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], size=n)
         rejections += delong_test(y, y + noise[:, 0], y + noise[:, 1]).pvalue < 0.05
     assert 0.02 <= rejections / n_sims <= 0.085
+
+
+PERFECT_Y, PERFECT, REVERSED = [0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9], [0.9, 0.8, 0.2, 0.1]
+
+
+def test_degenerate_variance_reports_the_permutation_pvalue():
+    with pytest.warns(RuntimeWarning) as caught:
+        result = delong_test(PERFECT_Y, PERFECT, REVERSED)
+    messages = [str(w.message) for w in caught]
+    assert any("variance of the AUC difference is zero" in m for m in messages)
+    assert sum("Hanley-McNeil" in m for m in messages) == 2  # both AUC intervals
+    y = np.array(PERFECT_Y) == 1
+    expected = stats.permutation_test(  # scipy's exact paired permutation test
+        (np.array(PERFECT), np.array(REVERSED)),
+        lambda a, b: roc_auc_score(y, a) - roc_auc_score(y, b),
+        permutation_type="samples", vectorized=False,
+    ).pvalue
+    assert result.pvalue == pytest.approx(expected) == pytest.approx(0.125)
+    assert result.method == "permutation" and np.isnan(result.statistic)
+    assert (result.auc_a, result.auc_b) == (1.0, 0.0)
+
+
+def test_degenerate_auc_interval_has_positive_width():
+    with pytest.warns(RuntimeWarning, match="Hanley-McNeil score interval"):
+        low, high = auc_ci(PERFECT_Y, PERFECT)
+    assert high == 1.0 and low < 0.9
+    # low is the root of (1 - t)^2 = z^2 var(t), var of Hanley & McNeil with N = (m + n) / 2
+    z2, m, n, big_n = stats.norm.ppf(0.975) ** 2, 2, 2, 2
+    var = low * (1 - low) / (m * n) * (1 + (big_n - 1) * ((1 - low) / (2 - low) + low / (1 + low)))
+    assert (1 - low) ** 2 == pytest.approx(z2 * var)
+
+
+def test_logit_interval_formula_and_range():
+    y, a, _ = _data(n=40, seed=4)
+    auc, variance = delong_roc_variance(y, a)
+    low, high = auc_ci(y, a, method="logit")
+    half = stats.norm.ppf(0.975) * np.sqrt(variance) / (auc * (1 - auc))
+    logit = np.log(auc / (1 - auc))
+    assert (low, high) == pytest.approx((1 / (1 + np.exp(-(logit - half))),
+                                         1 / (1 + np.exp(-(logit + half)))))
+    assert 0 < low < auc < high < 1
+
+
+def test_bootstrap_interval_agrees_with_scipy():
+    y, a, _ = _data(n=200, seed=6)
+    low, high = auc_ci(y, a, method="bootstrap", n_bootstraps=4000, random_state=0)
+    reference = stats.bootstrap((y, a), _rank_auc, paired=True, vectorized=True,
+                                n_resamples=4000, method="percentile",
+                                rng=np.random.default_rng(0)).confidence_interval
+    assert (low, high) == pytest.approx((reference.low, reference.high), abs=0.012)
+
+
+def test_clustered_delong_reduces_to_delong_and_to_deduplicated_data():
+    y, a, b = _data(n=120, seed=2)
+    plain = delong_test(y, a, b)
+    singletons = delong_test(y, a, b, groups=np.arange(120))
+    np.testing.assert_allclose(singletons.covariance, plain.covariance)
+    assert singletons.pvalue == pytest.approx(plain.pvalue)
+    # three identical scans per patient carry no more information than one scan
+    copies = np.repeat(np.arange(120), 3)
+    clustered = delong_test(y[copies], a[copies], b[copies], groups=copies)
+    np.testing.assert_allclose(clustered.covariance, plain.covariance)
+    naive = delong_test(y[copies], a[copies], b[copies])
+    assert naive.pvalue < clustered.pvalue  # ignoring patients overstates the evidence
+    auc, variance = delong_roc_variance(y[copies], a[copies], groups=copies)
+    assert variance == pytest.approx(plain.covariance[0, 0])
+
+
+def test_clustered_variance_agrees_with_cluster_bootstrap():
+    rng = np.random.RandomState(7)
+    patients = np.repeat(np.arange(150), 2)
+    y = np.repeat(rng.randint(2, size=150), 2)
+    score = y + np.repeat(rng.normal(size=150), 2) + 0.5 * rng.normal(size=300)
+    _, variance = delong_roc_variance(y, score, groups=patients)
+    drawn = rng.randint(150, size=(3000, 150))  # patients, then both their scans
+    rows = (2 * drawn[:, :, None] + np.arange(2)).reshape(3000, 300)
+    assert np.var(_rank_auc(y[rows], score[rows])) == pytest.approx(variance, rel=0.12)
+
+
+def test_readable_repr():
+    y, a, b = _data()
+    text = repr(delong_test(y, a, b))
+    assert text.startswith("DeLongResult(") and "method='delong'" in text
+    digits = [n.replace(".", "").lstrip("0") for n in re.findall(r"\d+\.\d+", text)]
+    assert digits and max(map(len, digits)) <= 4  # 4 significant digits

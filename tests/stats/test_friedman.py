@@ -59,3 +59,10 @@ def test_all_ties_give_p_one():
 def test_bad_scores(scores, message):
     with pytest.raises(ValueError, match=message):
         friedman_test(scores)
+
+
+def test_nemenyi_equals_scikit_posthocs():
+    posthocs = pytest.importorskip("scikit_posthocs")
+    result = friedman_test(SCORES)
+    expected = posthocs.posthoc_nemenyi_friedman(SCORES.to_numpy())
+    np.testing.assert_allclose(result.pairwise_pvalues.to_numpy(), expected.to_numpy(), atol=1e-6)

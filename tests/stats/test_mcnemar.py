@@ -82,3 +82,23 @@ def test_type_one_error_near_alpha(exact):
         b = np.where(rng.rand(n) < 0.8, y, 1 - y)
         rejections += mcnemar_test(y, a, b, exact=exact).pvalue < 0.05
     assert 0.01 <= rejections / n_sims <= 0.08  # the continuity correction is conservative
+
+
+@pytest.mark.parametrize(
+    "y, a, message",
+    [
+        ([0, 1, 1, 0], [0.2, 0.7, 0.9, 0.4], "looks like scores or probabilities"),
+        (["COVID", "Non_COVID", "COVID"], [1, 0, 1], r"labels \[0, 1\] but y_true has \['COVID'"),
+        ([0, 1, 1], ["COVID", "Non_COVID", "COVID"], "no predicted label is a true label"),
+    ],
+)
+def test_scores_and_mismatched_labels_are_refused(y, a, message):
+    with pytest.raises(ValueError, match=message) as error:
+        mcnemar_test(y, a, np.asarray(y))
+    assert "np.str_" not in str(error.value) and "np.float64" not in str(error.value)
+
+
+def test_readable_repr():
+    result = mcnemar_test(*_predictions([[50, 3], [9, 10]]))
+    assert repr(result) == ("McNemarResult(statistic=3.0, pvalue=0.146, method='exact', "
+                            "table=[[50,  3], [ 9, 10]])")
