@@ -5,14 +5,20 @@ image once (texture features by default; a CNN embedder with ``--embedder``, fit
 training split only), fits the multi-task system with and without adversarial shared
 features and two baselines on the same embeddings, evaluates them on the test split (per
 modality, with bootstrap CIs), tests the differences (McNemar, DeLong), measures how well a
-fresh probe reads the modality from the shared features, and writes ``model.joblib``,
-``report.json`` and plots under ``--out``. ``--data DIR`` does the same on a folder laid
-out as ``X_Ray_Train/COVID``, ``CT_Scan_Test/Non_COVID``, ...
+fresh probe reads the modality from the shared features, and writes ``model.skcovid``
+(:func:`skcovid.persistence.dump`: no pickle), ``report.json`` and plots under ``--out``.
+``--data DIR`` does the same on a folder laid out as ``X_Ray_Train/COVID``,
+``CT_Scan_Test/Non_COVID``, ...
+
+The model and the report are written last, together: an interrupted run (Ctrl-C, also
+when skorch stopped a training early and the estimator flagged ``fit_interrupted_``)
+leaves neither, and ``skcovid`` exits with 130.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -38,6 +44,7 @@ QUICK = dict(
     n_bootstraps=100,
 )
 POS_LABEL = "COVID"
+MODEL_FILE, REPORT_FILE = "model.skcovid", "report.json"
 #: Side of the generated synthetic scans when --image-size is not given.
 SYNTHETIC_IMAGE_SIZE = 64
 
@@ -224,7 +231,6 @@ def run(args):
 
 
 def _run(args, settings, X_train, y_train, X_test, y_test):
-    import joblib
     from sklearn.pipeline import Pipeline
     from tqdm.auto import tqdm
 
@@ -258,6 +264,7 @@ def _run(args, settings, X_train, y_train, X_test, y_test):
         # the extractors and heads are small MLPs: one CPU thread is faster than several
         threads = 1 if str(settings["device"]) in ("cpu", "auto") else None
         results = fit_models(models, E_train, y_train, E_test, progress=bar, num_threads=threads)
+    _check_not_interrupted({"embedder": embed, **{name: r["estimator"] for name, r in results.items()}})
     modality = E_test["modality"].to_numpy()
     patients = E_test["patient"].to_numpy() if "patient" in E_test else None
     table = evaluation_table(
@@ -271,8 +278,7 @@ def _run(args, settings, X_train, y_train, X_test, y_test):
     )
     tests = paired_tests(y_test, results, modality, pos_label=POS_LABEL)
     model = Pipeline([("embed", embed)] + list(results[MAIN]["estimator"].steps))
-    joblib.dump(model, out / "model.joblib")
-    files = ["model.joblib", "report.json"] + _plots(out, y_test, results, modality)
+    files = [MODEL_FILE, REPORT_FILE] + _plots(out, y_test, results, modality)
     report = {
         "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
         "data": {
@@ -292,9 +298,41 @@ def _run(args, settings, X_train, y_train, X_test, y_test):
         "seconds": time.perf_counter() - start,
         "files": files,
     }
-    (out / "report.json").write_text(json.dumps(report, indent=2, default=_json_default))
+    _save_together(out, model, json.dumps(report, indent=2, default=_json_default))
     _print_summary(report, wide_table(table), tests, out)
     return 0
+
+
+def _check_not_interrupted(fitted):
+    """Raise KeyboardInterrupt when a fit was interrupted (skorch returns from it quietly)."""
+    from .persistence import is_fit_interrupted
+
+    stopped = [name for name, estimator in fitted.items() if is_fit_interrupted(estimator)]
+    if stopped:
+        raise KeyboardInterrupt(f"the training of {', '.join(stopped)} was interrupted")
+
+
+def _save_together(out, model, report_text):
+    """Write the model and the report under temporary names, then rename both (report last).
+
+    Interrupted (or failing) on the way, whatever this call wrote is removed, the model too
+    if it was renamed already: no model or report of this run is left. The model is written
+    without pickle (:func:`skcovid.persistence.dump`).
+    """
+    from .persistence import dump
+
+    model_tmp, report_tmp = out / f".{MODEL_FILE}.partial", out / f".{REPORT_FILE}.partial"
+    written = [model_tmp, report_tmp]
+    try:
+        dump(model, model_tmp)
+        report_tmp.write_text(report_text)
+        os.replace(model_tmp, out / MODEL_FILE)
+        written.append(out / MODEL_FILE)
+        os.replace(report_tmp, out / REPORT_FILE)
+        written = [model_tmp, report_tmp]
+    finally:
+        for path in written:
+            path.unlink(missing_ok=True)
 
 
 def _json_default(value):

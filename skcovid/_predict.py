@@ -1,8 +1,10 @@
 """``skcovid predict``: annotate scans with a saved model (CSV of predictions + overlay PNGs).
 
-The model is a joblib file of a fitted skcovid torch image estimator (``ImageClassifier``,
-``MultiTaskUNet``, ``DRENetClassifier``, ...) or an ``.onnx`` file written by
-:func:`skcovid.export.export_onnx` (run by :class:`skcovid.export.OnnxClassifier`).
+The model is a file written by :func:`skcovid.persistence.dump` of a fitted skcovid
+classifier (``ImageClassifier``, ``MultiTaskUNet``, ``DRENetClassifier``, a multi-modal
+pipeline...) or an ``.onnx`` file written by :func:`skcovid.export.export_onnx` (run by
+:class:`skcovid.export.OnnxClassifier`). Pickle and joblib files are refused unless
+``--trust-pickle`` is given: loading one runs whatever code it holds.
 """
 
 from __future__ import annotations
@@ -29,8 +31,12 @@ class _Abort(Exception):
 
 def add_arguments(parser):
     """Add the options of ``skcovid predict`` to ``parser``."""
-    parser.add_argument("--model", required=True, help="a .joblib file of a fitted skcovid image "
-                        "estimator, or a .onnx file written by skcovid.export.export_onnx")
+    parser.add_argument("--model", required=True, help="a model saved by skcovid.persistence.dump "
+                        "(e.g. the demo's model.skcovid), or a .onnx file written by "
+                        "skcovid.export.export_onnx")
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="also load pickle/joblib model files; loading one runs any code it holds, "
+                        "so only for files you made yourself or fully trust")
     parser.add_argument("--images", required=True, nargs="+", metavar="PATH",
                         help="image files and/or folders (searched recursively for image files)")
     parser.add_argument("--out", required=True, help="output folder (created)")
@@ -48,8 +54,29 @@ def add_arguments(parser):
 
 
 # -- inputs ------------------------------------------------------------------------------
-def load_model(path):
-    """Load a joblib or ONNX model; return ``(model, kind)`` with kind "torch" or "onnx"."""
+PICKLE_REFUSED = (
+    "{path!r} is neither a model saved by skcovid.persistence.dump nor an ONNX export. If it is a "
+    "pickle or joblib file: loading one runs whatever code it holds (a crafted file can do anything your "
+    "account can), so skcovid predict does not load it. Re-save the model with skcovid.persistence.dump, "
+    "or pass --trust-pickle if you made the file yourself or fully trust its source."
+)
+
+
+def _read_pickle(path, trust_pickle):
+    if not trust_pickle:
+        raise _Abort(PICKLE_REFUSED.format(path=str(path)), EXIT_USAGE)
+    import joblib
+
+    return joblib.load(path)
+
+
+def load_model(path, *, trust_pickle=False):
+    """Load a saved (skcovid.persistence), ONNX or, if trusted, joblib model; return ``(model, kind)``.
+
+    ``kind`` is "torch" (a torch estimator: Grad-CAM works), "onnx" or "other".
+    """
+    from .persistence import is_fit_interrupted, is_model_file, load
+
     path = Path(path)
     if not path.is_file():
         raise _Abort(f"model file {str(path)!r} does not exist.", EXIT_USAGE)
@@ -58,17 +85,21 @@ def load_model(path):
             from .export import OnnxClassifier
 
             return OnnxClassifier(path).fit(), "onnx"
-        import joblib
-
-        model = joblib.load(path)
-    except Exception as exc:  # unreadable file, missing metadata, missing onnxruntime...
+        model = load(path) if is_model_file(path) else _read_pickle(path, trust_pickle)
+    except _Abort:
+        raise
+    except Exception as exc:  # unreadable file, changed file, untrusted types, missing onnxruntime...
         raise _Abort(f"cannot load model {str(path)!r}: {type(exc).__name__}: {exc}", EXIT_FAILURE) from exc
     if not (hasattr(model, "predict_proba") and hasattr(model, "classes_")):
         raise _Abort(
             f"{str(path)!r} holds a {type(model).__name__}, not a fitted classifier with predict_proba "
-            "and classes_ (ImageClassifier, MultiTaskUNet, DRENetClassifier or an .onnx export).",
+            "and classes_ (ImageClassifier, MultiTaskUNet, DRENetClassifier, a multi-modal pipeline or an "
+            ".onnx export).",
             EXIT_FAILURE,
         )
+    if is_fit_interrupted(model):
+        print(f"skcovid predict: warning: the training of {str(path)!r} was interrupted; its predictions "
+              "come from a partly trained model.", file=sys.stderr)
     return model, ("torch" if hasattr(model, "module_") else "other")
 
 
@@ -204,7 +235,7 @@ def predict_images(args):
     """Run the command; return the exit code (raises _Abort for usage/model errors)."""
     from .preprocessing import read_scan
 
-    model, kind = load_model(args.model)
+    model, kind = load_model(args.model, trust_pickle=args.trust_pickle)
     if args.batch_size < 1:
         raise _Abort(f"--batch-size must be positive; got {args.batch_size}.", EXIT_USAGE)
     decider = _Decider(model.classes_, is_multilabel(model), args.threshold, args.positive_label,

@@ -29,14 +29,24 @@ def build_parser():
     return parser
 
 
+#: Exit code of an interrupted command (128 + SIGINT, as shells report Ctrl-C).
+EXIT_INTERRUPTED = 130
+
+
 def main(argv=None):
-    """Run the ``skcovid`` command; returns the exit code."""
+    """Run the ``skcovid`` command; returns the exit code (130 when interrupted by Ctrl-C)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
-    return int(importlib.import_module(args._module).run(args) or 0)
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except KeyboardInterrupt as interrupt:
+        detail = f" ({interrupt})" if str(interrupt) else ""
+        print(f"skcovid {args.command}: interrupted{detail}; it did not finish and wrote no result "
+              "that claims it did.", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

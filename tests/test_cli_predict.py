@@ -1,9 +1,10 @@
-"""``skcovid predict``: CSV and overlays from joblib and ONNX models, bad inputs, exit codes."""
+"""``skcovid predict``: CSV and overlays from saved and ONNX models, refused pickles, errors, exit codes."""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import pickle
 import runpy
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,6 +15,7 @@ import pytest
 from PIL import Image
 
 from skcovid import _predict
+from skcovid.persistence import dump
 
 N_GOOD = 5
 TINY = SimpleNamespace(**runpy.run_path(str(Path(__file__).parent / "explain" / "_tiny_estimators.py")))
@@ -32,10 +34,11 @@ def unet():
 
 @pytest.fixture(scope="module")
 def workdir(unet, tmp_path_factory):
-    """A joblib model, its ONNX export, and a folder of PNGs (nested) with one broken file."""
+    """The model saved by skcovid.persistence (and by joblib), and PNGs (nested) with one broken file."""
     from skcovid.datasets import make_synthetic_scans
 
     root = tmp_path_factory.mktemp("predict")
+    dump(unet, root / "unet.skcovid")
     joblib.dump(unet, root / "unet.joblib")
     images = root / "scans"
     (images / "nested").mkdir(parents=True)
@@ -64,7 +67,7 @@ def test_registered_in_the_skcovid_command(workdir, tmp_path):
     from skcovid.cli import main
 
     files = sorted((workdir / "scans").glob("scan*.png"))[:1]
-    args = ["predict", "--model", workdir / "unet.joblib", "--images", *files, "--out", tmp_path,
+    args = ["predict", "--model", workdir / "unet.skcovid", "--images", *files, "--out", tmp_path,
             "--no-gradcam"]
     assert main([str(a) for a in args]) == 0
     assert len(read_rows(tmp_path)) == 1
@@ -72,7 +75,7 @@ def test_registered_in_the_skcovid_command(workdir, tmp_path):
 
 def test_torch_model_writes_predictions_and_overlays(unet, workdir, capsys):
     out = workdir / "out-torch"
-    assert predict("--model", workdir / "unet.joblib", "--images", workdir / "scans", "--out", out) == 0
+    assert predict("--model", workdir / "unet.skcovid", "--images", workdir / "scans", "--out", out) == 0
     captured = capsys.readouterr()
     assert "broken.png" in captured.err and "Skipped 1" in captured.err
     rows = read_rows(out)
@@ -110,7 +113,7 @@ def test_onnx_model_without_gradcam(unet, workdir, capsys):
 
 def test_files_threshold_and_gradcam_switch(workdir):
     files = sorted((workdir / "scans").glob("scan*.png"))[:2]
-    common = ["--model", workdir / "unet.joblib", "--images", *files]
+    common = ["--model", workdir / "unet.skcovid", "--images", *files]
     assert predict(*common, "--out", workdir / "t0", "--threshold", "0", "--no-gradcam") == 0
     assert [r["predicted"] for r in read_rows(workdir / "t0")] == ["COVID", "COVID"]
     assert predict(*common, "--out", workdir / "t1", "--threshold", "1", "--positive-label", "Non_COVID") == 0
@@ -124,14 +127,16 @@ def test_files_threshold_and_gradcam_switch(workdir):
     ("make", "extra", "code", "message"),
     [
         (None, [], 2, "does not exist"),
-        (lambda p: p.write_bytes(b"garbage"), [], 1, "cannot load model"),
-        (lambda p: joblib.dump({"not": "a model"}, p), [], 1, "not a fitted classifier"),
+        (lambda p: p.write_bytes(b"garbage"), [], 2, "neither a model saved by skcovid.persistence"),
+        (lambda p: p.write_bytes(b"garbage"), ["--trust-pickle"], 1, "cannot load model"),
+        (lambda p: joblib.dump({"not": "a model"}, p), ["--trust-pickle"], 1, "not a fitted classifier"),
+        (lambda p: dump(np.zeros(2), p), [], 1, "not a fitted classifier"),
         ("unet", ["--threshold", "2"], 2, "--threshold must be in"),
         ("unet", ["--positive-label", "Flu"], 2, "not a class"),
     ],
 )
 def test_errors_exit_with_a_message(make, extra, code, message, workdir, tmp_path, capsys):
-    model = workdir / "unet.joblib" if make == "unet" else tmp_path / "model.joblib"
+    model = workdir / "unet.skcovid" if make == "unet" else tmp_path / "model.joblib"
     if callable(make):
         make(model)
     assert predict("--model", model, "--images", workdir / "scans", "--out", tmp_path / "o", *extra) == code
@@ -140,10 +145,11 @@ def test_errors_exit_with_a_message(make, extra, code, message, workdir, tmp_pat
 
 def test_no_images_found(workdir, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
-    assert predict("--model", workdir / "unet.joblib", "--images", tmp_path / "empty", "--out", tmp_path) == 2
+    model = workdir / "unet.skcovid"
+    assert predict("--model", model, "--images", tmp_path / "empty", "--out", tmp_path) == 2
     assert "no image files" in capsys.readouterr().err
     missing = tmp_path / "nope.png"
-    assert predict("--model", workdir / "unet.joblib", "--images", missing, "--out", tmp_path) == 1
+    assert predict("--model", workdir / "unet.skcovid", "--images", missing, "--out", tmp_path) == 1
     assert "no such file" in capsys.readouterr().err
 
 
@@ -169,9 +175,70 @@ def test_a_scan_failing_in_the_model_does_not_lose_the_batch(workdir, tmp_path, 
 
     monkeypatch.setattr(_predict, "_save_overlay", fail_on_scan2)
     files = sorted((workdir / "scans").rglob("scan[12].png"), key=lambda p: p.name)  # one batch
-    model = workdir / "unet.joblib"
+    model = workdir / "unet.skcovid"
     assert predict("--model", model, "--images", *files, "--out", tmp_path, "--no-gradcam") == 0
     rows = read_rows(tmp_path)
     assert [Path(r["path"]).name for r in rows] == ["scan1.png", "scan2.png"]
     assert [bool(r["error"]) for r in rows] == [False, True]
     assert "scan2.png: RuntimeError: cannot draw this one" in capsys.readouterr().err
+
+
+class Payload:
+    """Unpickling this creates a marker file: the harmless stand-in of a crafted model."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("name", ["model.joblib", "model.pkl", "model.skcovid"])
+def test_a_crafted_pickle_never_runs_without_trust_pickle(name, workdir, tmp_path, capsys):
+    marker = tmp_path / "payload-ran"
+    model = tmp_path / name
+    model.write_bytes(pickle.dumps(Payload(marker)))
+    code = predict("--model", model, "--images", workdir / "scans", "--out", tmp_path / "out")
+    assert code == 2 and not marker.exists()
+    err = capsys.readouterr().err
+    assert "runs whatever code it holds" in err and "--trust-pickle" in err and "persistence.dump" in err
+    assert not (tmp_path / "out").exists()
+    # the payload is real: with --trust-pickle it runs (and the result is no model)
+    code = predict("--model", model, "--images", workdir / "scans", "--out", tmp_path / "out",
+                   "--trust-pickle")
+    assert marker.exists() and code == 1
+
+
+def test_trusted_joblib_model_still_predicts(unet, workdir, tmp_path):
+    files = sorted((workdir / "scans").glob("scan*.png"))[:2]
+    args = ["--images", *files, "--no-gradcam"]
+    assert predict("--model", workdir / "unet.joblib", "--trust-pickle", *args, "--out", tmp_path / "j") == 0
+    assert predict("--model", workdir / "unet.skcovid", *args, "--out", tmp_path / "s") == 0
+    assert read_rows(tmp_path / "j") == [
+        {**row, "overlay": row["overlay"].replace(str(tmp_path / "s"), str(tmp_path / "j"))}
+        for row in read_rows(tmp_path / "s")
+    ]
+
+
+def test_ctrl_c_exits_130_without_a_csv(workdir, tmp_path, monkeypatch, capsys):
+    from skcovid.cli import main
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_predict, "_process_safely", interrupted)
+    args = ["predict", "--model", workdir / "unet.skcovid", "--images", workdir / "scans", "--out", tmp_path]
+    assert main([str(a) for a in args]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert not (tmp_path / "predictions.csv").exists()
+
+
+def test_interrupted_training_is_reported(unet, workdir, tmp_path, capsys):
+    import copy
+
+    half_trained = copy.copy(unet)
+    half_trained.fit_interrupted_ = True
+    path = dump(half_trained, tmp_path / "half.skcovid")
+    files = sorted((workdir / "scans").glob("scan*.png"))[:1]
+    assert predict("--model", path, "--images", *files, "--out", tmp_path / "o", "--no-gradcam") == 0
+    assert "training of" in capsys.readouterr().err

@@ -9,13 +9,21 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ._metadata import classes_from_metadata, metadata_path, onnx_error, preprocessor_from_metadata
+from ._metadata import (
+    check_metadata,
+    classes_from_metadata,
+    metadata_path,
+    onnx_error,
+    preprocessor_from_metadata,
+)
 
 
 class OnnxClassifier(ClassifierMixin, BaseEstimator):
     """A predictor backed by ONNX Runtime for a model written by :func:`export_onnx`.
 
-    It reads the metadata JSON beside the ``.onnx`` file, rebuilds the
+    It reads the metadata JSON beside the ``.onnx`` file, checks that it belongs to the
+    graph (the graph's SHA-256, the metadata's SHA-256 recorded in the graph, the number
+    of classes against the width of the probabilities), rebuilds the
     ``ScanPreprocessor`` (numpy/PIL only) and runs the graph with ``onnxruntime``: torch is
     not needed at inference time. Nothing is learned: the model is loaded on first use (or
     by :meth:`fit`), and it pickles without its session (reloaded on demand).
@@ -66,6 +74,14 @@ class OnnxClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : OnnxClassifier
+
+        Raises
+        ------
+        FileNotFoundError
+            When the model or its metadata is missing.
+        ValueError
+            When the metadata does not belong to the graph: its classes do not match the
+            width of the probabilities, or either file was changed since the export.
         """
         ort = onnx_error("OnnxClassifier", "onnxruntime")
         if not isinstance(self.batch_size, Integral) or self.batch_size < 1:
@@ -87,8 +103,10 @@ class OnnxClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"{str(meta_file)!r} is not skcovid ONNX metadata "
                              "(no 'format': 'skcovid-onnx').")
         providers = list(self.providers) if self.providers is not None else ["CPUExecutionProvider"]
+        session = ort.InferenceSession(str(path), providers=providers)
+        check_metadata(metadata, session, path, meta_file)
         self._state = {
-            "session_": ort.InferenceSession(str(path), providers=providers),
+            "session_": session,
             "metadata_": metadata,
             "classes_": classes_from_metadata(metadata),
             "preprocessor_": preprocessor_from_metadata(metadata),

@@ -10,7 +10,15 @@ from pathlib import Path
 import numpy as np
 
 from ..explain._contract import check_image_estimator, is_multilabel, split_outputs
-from ._metadata import metadata_path, onnx_error, to_json
+from ._metadata import (
+    FORMAT_VERSION,
+    METADATA_HASH_KEY,
+    file_sha256,
+    metadata_path,
+    metadata_sha256,
+    onnx_error,
+    to_json,
+)
 
 EXPORTERS = ("auto", "torchscript", "dynamo")
 
@@ -84,7 +92,10 @@ def export_onnx(estimator, path, *, opset=17, dynamic_batch=True, exporter="auto
     :class:`OnnxClassifier` needs to reproduce the preprocessing without torch: classes,
     image size, channels, normalisation, all ``ScanPreprocessor`` parameters, outputs,
     the multi-label flag, the opset and the skcovid version. The model is checked with
-    ``onnx.checker.check_model``.
+    ``onnx.checker.check_model``. The two files are tied together: the JSON records the
+    graph's SHA-256 (``graph_sha256``) and the graph records the JSON's (model property
+    ``skcovid_metadata_sha256``), so that :class:`OnnxClassifier` refuses a graph paired
+    with an edited or foreign metadata file (swapped or extra classes, say).
 
     Parameters
     ----------
@@ -172,7 +183,7 @@ def export_onnx(estimator, path, *, opset=17, dynamic_batch=True, exporter="auto
 
     metadata = {
         "format": "skcovid-onnx",
-        "format_version": 1,
+        "format_version": FORMAT_VERSION,
         "skcovid_version": __version__,
         "estimator": type(estimator).__name__,
         "classes": to_json(classes.tolist()),
@@ -195,5 +206,9 @@ def export_onnx(estimator, path, *, opset=17, dynamic_batch=True, exporter="auto
         "dynamic_batch": bool(dynamic_batch),
         "exporter": used,
     }
+    # Tie the two files together: the graph records the metadata's hash, the metadata the graph's.
+    onnx.helper.set_model_props(model, {METADATA_HASH_KEY: metadata_sha256(metadata)})
+    onnx.save(model, str(path))
+    metadata["graph_sha256"] = file_sha256(path)
     metadata_path(path).write_text(json.dumps(metadata, indent=2))
     return path

@@ -164,3 +164,57 @@ def test_real_scans_match_torch(classifier, exported_classifier, real_data_dir):
     X = pd.DataFrame({"image": [str(real_data_dir / p) for p in rows["path"]],
                       "modality": rows["modality"].to_numpy()})
     assert_parity(classifier, OnnxClassifier(exported_classifier), X)
+
+
+def _edit_metadata(path, **changes):
+    meta_file = path.with_suffix(".json")
+    metadata = json.loads(meta_file.read_text())
+    metadata.update(changes)
+    meta_file.write_text(json.dumps(metadata, indent=2))
+
+
+def _copy_export(exported, folder):
+    folder.mkdir()
+    for source in (exported, exported.with_suffix(".json")):
+        (folder / source.name).write_bytes(source.read_bytes())
+    return folder / exported.name
+
+
+def test_metadata_and_graph_record_each_others_hash(exported_classifier):
+    import hashlib
+
+    import onnx
+
+    from skcovid.export._metadata import METADATA_HASH_KEY, metadata_sha256
+
+    metadata = json.loads(exported_classifier.with_suffix(".json").read_text())
+    assert metadata["format_version"] == 2
+    assert metadata["graph_sha256"] == hashlib.sha256(exported_classifier.read_bytes()).hexdigest()
+    props = {p.key: p.value for p in onnx.load(str(exported_classifier)).metadata_props}
+    assert props[METADATA_HASH_KEY] == metadata_sha256(metadata)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"classes": ["Non_COVID", "COVID"]}, "was edited after export"),
+        ({"preprocessing": {"image_size": 64}}, "was edited after export"),
+        ({"classes": ["COVID", "Non_COVID", "Pneumonia"]}, "lists 3 classes .* outputs 2 probabilities"),
+        ({"format_version": 1}, "older skcovid"),
+    ],
+)
+def test_edited_metadata_is_refused(change, message, exported_classifier, scans, tmp_path):
+    path = _copy_export(exported_classifier, tmp_path / "copy")
+    assert OnnxClassifier(path).predict(scans[0]).tolist()  # untouched, it loads
+    _edit_metadata(path, **change)
+    with pytest.raises(ValueError, match=message) as error:
+        OnnxClassifier(path).fit()
+    assert "copy" in str(error.value) and ("Re-export" in str(error.value))
+
+
+def test_a_graph_from_another_export_is_refused(exported_classifier, tiny, scans, tmp_path):
+    other = export_onnx(tiny.fit_tiny("ImageClassifier", *scans, random_state=1), tmp_path / "other.onnx")
+    path = _copy_export(exported_classifier, tmp_path / "copy")
+    path.write_bytes(other.read_bytes())  # same classes, another graph, the first export's JSON
+    with pytest.raises(ValueError, match=r"copy/classifier.onnx' is not the one .* Re-export"):
+        OnnxClassifier(path).fit()
