@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,6 +18,8 @@ from ..utils import (
     torch_generator,
     training_callbacks,
 )
+from ..utils._checkpoint import TrainingRun
+from ..utils._interrupt import warn_if_interrupted
 from ..utils._param_validation import Interval, StrOptions, check_estimator_params
 from ._base import COMMON_CONSTRAINTS, _BaseEmbedder
 from ._cache import module_fingerprint
@@ -63,6 +66,9 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
         weights are restored).
     callbacks : list of (name, callback), optional
         Extra skorch callbacks.
+    checkpoint : None, str or path-like, default=None
+        Folder that makes an interrupted ``fit`` resumable (needs an int ``random_state``);
+        see :class:`~skcovid.nets.ImageClassifier`.
     augment : callable, optional
         Training-time augmentation applied to image tensors (see ``ScanDataset``).
     num_workers : int, default=0
@@ -72,7 +78,9 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
         Embedding cache for ``transform`` (see :class:`PretrainedEmbedder`); the key contains
         a fingerprint of the trained weights, so different fits never collide.
     random_state : int, RandomState instance or None, default=None
-        Seeds the initialisation, the validation split and the shuffling.
+        Seeds the initialisation, the validation split and the shuffling. On the CPU, fits
+        with the same ``random_state``, data and number of torch threads give identical
+        weights; see :class:`~skcovid.nets.ImageClassifier` for other thread counts and GPUs.
     verbose : int, default=0
         skorch's per-epoch table when > 0.
 
@@ -89,6 +97,10 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
         As in :class:`PretrainedEmbedder`.
     weights_fingerprint_ : str
         Digest of the trained weights (part of the cache keys).
+    fit_interrupted_ : bool
+        True when the last ``fit`` was stopped by Ctrl-C (``fit`` raised
+        :class:`KeyboardInterrupt` and kept the partly trained network; ``transform``,
+        ``predict`` and saving warn).
 
     Examples
     --------
@@ -112,6 +124,7 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
         "validation_fraction": [None, Interval(Real, 0, 0.5, closed="right")],
         "patience": [None, Interval(Integral, 1, None, closed="left")],
         "callbacks": [None, list],
+        "checkpoint": [None, str, os.PathLike],
         "augment": [None, callable],
         "verbose": ["verbose"],
     }
@@ -136,6 +149,7 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
         validation_fraction=0.1,
         patience=5,
         callbacks=None,
+        checkpoint=None,
         augment=None,
         num_workers=0,
         device="auto",
@@ -160,6 +174,7 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.callbacks = callbacks
+        self.checkpoint = checkpoint
         self.augment = augment
         self.num_workers = num_workers
         self.device = device
@@ -167,7 +182,7 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _make_net(self, n_classes, n_train, valid_dataset, seed):
+    def _make_net(self, n_classes, n_train, valid_dataset, seed, resume_callbacks):
         import torch
         from skorch import NeuralNetClassifier
         from skorch.helper import predefined_split
@@ -195,7 +210,7 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=predefined_split(valid_dataset) if has_validation else None,
-            callbacks=callbacks + list(self.callbacks or []),
+            callbacks=callbacks + list(self.callbacks or []) + resume_callbacks,
             classes=np.arange(n_classes),
             iterator_train__shuffle=True,
             # a last batch of one sample breaks batch norm in training mode
@@ -241,12 +256,14 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
             valid = ScanDataset(table.iloc[valid_idx], self.preprocessor_, codes[valid_idx])
         train = ScanDataset(table.iloc[train_idx], self.preprocessor_, codes[train_idx], augment=self.augment)
         module_seed = seed if self.random_state is not None else None
-        self.net_ = self._make_net(len(self.classes_), len(train), valid, module_seed)
-        self.net_.fit(train, y=None)
-        self.module_.eval()
-        self.n_features_out_ = self.module_.n_embedding
-        self.weights_fingerprint_ = module_fingerprint(self.module_)
-        self.network_key_ = f"finetuned|{self.backbone}|sha={self.weights_fingerprint_}"
+        run = TrainingRun(self, checkpoint=self.checkpoint, data=(table, codes))
+        self.net_ = self._make_net(len(self.classes_), len(train), valid, module_seed, run.callbacks())
+        with run:  # raises KeyboardInterrupt after recording the partly trained model on Ctrl-C
+            self.net_.fit(train, y=None, **run.fit_params(self.max_epochs))
+            self.module_.eval()
+            self.n_features_out_ = self.module_.n_embedding
+            self.weights_fingerprint_ = module_fingerprint(self.module_)
+            self.network_key_ = f"finetuned|{self.backbone}|sha={self.weights_fingerprint_}"
         return self
 
     @property
@@ -273,6 +290,7 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
         ndarray of shape (n_scans, n_classes)
         """
         check_is_fitted(self, "net_")
+        warn_if_interrupted(self, "Predicting with")
         proba = self.net_.predict_proba(ScanDataset(check_scan_table(X), self.preprocessor_))
         return np.asarray(proba, dtype=np.float64)
 
@@ -288,6 +306,17 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
         ndarray of shape (n_scans,)
         """
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def transform(self, X):
+        check_is_fitted(self, "net_")
+        warn_if_interrupted(self, "Embedding with")
+        return super().transform(X)
+
+    transform.__doc__ = _BaseEmbedder.transform.__doc__
+
+    def __getstate__(self):
+        warn_if_interrupted(self, "Saving")
+        return super().__getstate__()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

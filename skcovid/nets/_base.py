@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,6 +20,8 @@ from ..utils import (
     torch_generator,
     training_callbacks,
 )
+from ..utils._checkpoint import TrainingRun
+from ..utils._interrupt import warn_if_interrupted
 from ..utils._param_validation import Interval, StrOptions, check_estimator_params
 from ._augment import ScanAugment
 from ._callbacks import make_skorch_net
@@ -37,6 +40,7 @@ SHARED_CONSTRAINTS = {
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "device": [str, None],
     "callbacks": [None, list],
+    "checkpoint": [None, str, os.PathLike],
     "num_workers": [Interval(Integral, 0, None, closed="left")],
     "random_state": ["random_state"],
     "validation_fraction": [None, Interval(Real, 0, 0.5, closed="right")],
@@ -75,8 +79,8 @@ class BaseImageNet(ClassifierMixin, BaseEstimator):
 
     def __init__(self, *, image_size=224, clahe=False, ct_opening=0, channels=3, normalize="imagenet",
                  augment=None, max_epochs=10, lr=1e-3, batch_size=32, optimizer="adamw", weight_decay=0.0,
-                 device="auto", callbacks=None, num_workers=0, random_state=None, validation_fraction=0.1,
-                 patience=5, verbose=0):
+                 device="auto", callbacks=None, checkpoint=None, num_workers=0, random_state=None,
+                 validation_fraction=0.1, patience=5, verbose=0):
         self.image_size = image_size
         self.clahe = clahe
         self.ct_opening = ct_opening
@@ -90,6 +94,7 @@ class BaseImageNet(ClassifierMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.device = device
         self.callbacks = callbacks
+        self.checkpoint = checkpoint
         self.num_workers = num_workers
         self.random_state = random_state
         self.validation_fraction = validation_fraction
@@ -197,21 +202,23 @@ class BaseImageNet(ClassifierMixin, BaseEstimator):
         valid = None if valid_idx is None else self._dataset(table.iloc[valid_idx], y[valid_idx])
         callbacks = training_callbacks(has_validation=valid is not None, patience=self.patience,
                                        verbose=self.verbose)
+        run = TrainingRun(self, checkpoint=self.checkpoint, data=(table, y))
         self.net_ = make_skorch_net(
             module, module_params, criterion, valid=valid, optimizer=self.optimizer, lr=self.lr,
             weight_decay=self.weight_decay, max_epochs=self.max_epochs, batch_size=self.batch_size,
-            device=self.device_, callbacks=callbacks + list(self.callbacks or []),
+            device=self.device_, callbacks=callbacks + list(self.callbacks or []) + run.callbacks(),
             num_workers=self.num_workers, n_train=len(train_idx),
             generator=torch_generator(None if self.random_state is None else seed), verbose=self.verbose,
         )
-        self.net_.fit(train, y=None)
-        self.net_.train_split = None  # do not keep (and pickle) the validation images
-        self.net_.optimizer_.state.clear()  # moment estimates would triple the size of a saved model
-        self.module_ = self.net_.module_
-        self.module_.eval()
-        self.history_ = self.net_.history
-        self.n_epochs_ = len(self.history_)
-        self._after_fit(table, y, valid_idx)
+        with run:  # raises KeyboardInterrupt after recording the partly trained model on Ctrl-C
+            self.net_.fit(train, y=None, **run.fit_params(self.max_epochs))
+            self.net_.train_split = None  # do not keep (and pickle) the validation images
+            self.net_.optimizer_.state.clear()  # moment estimates would triple the size of a saved model
+            self.module_ = self.net_.module_
+            self.module_.eval()
+            self.history_ = self.net_.history
+            self.n_epochs_ = len(self.history_)
+            self._after_fit(table, y, valid_idx)
         return self
 
     # ----------------------------------------------------------------- inference
@@ -225,6 +232,7 @@ class BaseImageNet(ClassifierMixin, BaseEstimator):
         from skorch.utils import to_device
 
         check_is_fitted(self, "net_")
+        warn_if_interrupted(self, "Predicting with")
         dataset = ScanDataset(check_scan_table(X), self.preprocessor_)
         fn = self.module_ if fn is None else fn
         self.module_.eval()
@@ -251,6 +259,7 @@ class BaseImageNet(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self._logits(X), axis=1)]
 
     def __getstate__(self):
+        warn_if_interrupted(self, "Saving")
         state = dict(super().__getstate__())  # a copy: object.__getstate__ returns __dict__ itself
         state.pop("module_", None)  # net_ holds the module: pickle it once, keep one object
         return state

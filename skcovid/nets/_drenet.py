@@ -36,13 +36,14 @@ class DRENetClassifier(BaseImageNet):
     class_weight : None, "balanced" or dict, default=None
         Class weights of the cross-entropy.
     image_size, clahe, ct_opening, channels, normalize, augment, max_epochs, lr, batch_size, \
-optimizer, weight_decay, device, callbacks, num_workers, random_state, validation_fraction, patience, verbose
-        As :class:`ImageClassifier`; the defaults follow the seed's SGD (lr 0.002, momentum
+optimizer, weight_decay, device, callbacks, checkpoint, num_workers, random_state, validation_fraction, \
+patience, verbose
+        As :class:`ImageClassifier`; the defaults are SGD (lr 0.002, momentum
         0.9, weight decay 1e-4). ``ct_opening`` applies a grey opening to CT rows.
 
     Attributes
     ----------
-    classes_, module_, preprocessor_, device_, net_, history_
+    classes_, module_, preprocessor_, device_, net_, history_, fit_interrupted_
         As :class:`ImageClassifier`.
 
     Examples
@@ -68,8 +69,8 @@ optimizer, weight_decay, device, callbacks, num_workers, random_state, validatio
     def __init__(self, backbone="resnet50", *, weights="DEFAULT", fpn_channels=256, head_channels=128,
                  class_weight=None, image_size=224, clahe=False, ct_opening=0, channels=3,
                  normalize="imagenet", augment=None, max_epochs=10, lr=2e-3, batch_size=16, optimizer="sgd",
-                 weight_decay=1e-4, device="auto", callbacks=None, num_workers=0, random_state=None,
-                 validation_fraction=0.1, patience=5, verbose=0):
+                 weight_decay=1e-4, device="auto", callbacks=None, checkpoint=None, num_workers=0,
+                 random_state=None, validation_fraction=0.1, patience=5, verbose=0):
         super().__init__(**shared_params(locals()))
         self.backbone = backbone
         self.weights = weights

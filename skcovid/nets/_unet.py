@@ -49,7 +49,7 @@ class MultiTaskUNet(BaseImageNet):
         that here ``channels`` is the network width; the number of image channels is
         ``in_channels``.
     in_channels : int, default=1
-        Channels of the preprocessed images (the gray scan replicated; the seed used 3).
+        Channels of the preprocessed images (the gray scan replicated; 3 for RGB-style input).
     dropout : float, default=0.1
         Dropout inside the residual units.
     head_hidden : tuple of int, default=(256, 128)
@@ -59,13 +59,13 @@ class MultiTaskUNet(BaseImageNet):
     class_weight : None, "balanced" or dict, default="balanced"
         Class weights of the cross-entropy.
     image_size, clahe, ct_opening, normalize, augment, max_epochs, lr, batch_size, optimizer, \
-weight_decay, device, callbacks, num_workers, random_state, validation_fraction, patience, verbose
+weight_decay, device, callbacks, checkpoint, num_workers, random_state, validation_fraction, patience, verbose
         As :class:`ImageClassifier` (a callable ``augment`` is called as ``augment(x, mask)``
         and returns both). ``history_`` also records ``valid_dice``.
 
     Attributes
     ----------
-    classes_, module_, preprocessor_, device_, net_, history_
+    classes_, module_, preprocessor_, device_, net_, history_, fit_interrupted_
         As :class:`ImageClassifier`; ``module_`` returns ``(class_logits, mask_logits)``.
 
     Examples
@@ -95,8 +95,8 @@ weight_decay, device, callbacks, num_workers, random_state, validation_fraction,
                  head_hidden=(256, 128), head_dropout=(0.5, 0.3, 0.2), seg_weight=1.0, cls_weight=2.0,
                  class_weight="balanced", image_size=256, clahe=False, ct_opening=0, normalize="imagenet",
                  augment=None, max_epochs=10, lr=1e-3, batch_size=16, optimizer="adamw", weight_decay=0.0,
-                 device="auto", callbacks=None, num_workers=0, random_state=None, validation_fraction=0.1,
-                 patience=5, verbose=0):
+                 device="auto", callbacks=None, checkpoint=None, num_workers=0, random_state=None,
+                 validation_fraction=0.1, patience=5, verbose=0):
         super().__init__(**shared_params(locals()))
         self.in_channels = in_channels
         self.dropout = dropout

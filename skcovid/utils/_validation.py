@@ -54,6 +54,109 @@ def check_modality(value):
     return _MODALITY_ALIASES[key]
 
 
+def _row_list(positions, limit=5):
+    """``"3, 7 and 12"`` or ``"3, 7, 9, 10, 11 (and 40 more)"`` for row positions."""
+    positions = [int(p) for p in positions]
+    shown = ", ".join(str(p) for p in positions[:limit])
+    return shown + (f" (and {len(positions) - limit} more)" if len(positions) > limit else "")
+
+
+def _kind(value):
+    return "text" if isinstance(value, (str, bytes)) else "number"
+
+
+def check_values(values, what, fix):
+    """Raise a ValueError naming the rows when ``values`` has missing entries or mixes text and numbers.
+
+    Parameters
+    ----------
+    values : array-like of shape (n,)
+        The values of one column (or the labels).
+    what : str
+        What the values are, for the message (``"The 'patient' column"``, ``"y"``).
+    fix : str
+        How to fix missing values, for the message.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+        ``values`` as an array.
+    """
+    array = np.asarray(values)
+    if array.dtype.kind in "fcOU" or array.dtype == object:
+        missing = np.flatnonzero(pd.isna(array))
+        if len(missing):
+            raise ValueError(
+                f"{what} is missing (NaN or None) at {len(missing)} row(s): {_row_list(missing)} "
+                f"(0-based positions). {fix}"
+            )
+    if array.dtype == object and pd.api.types.infer_dtype(array, skipna=True).startswith("mixed"):
+        kinds = np.array([_kind(v) for v in array])
+        names, counts = np.unique(kinds, return_counts=True)
+        if len(names) > 1:
+            rare = names[np.argmin(counts)]
+            rows = np.flatnonzero(kinds == rare)
+            example = array[rows[0]]
+            raise ValueError(
+                f"{what} mixes text and numbers: {len(rows)} row(s) hold {rare}s ({_row_list(rows)}, "
+                f"e.g. {example!r} of type {type(example).__name__}) among {max(counts)} "
+                f"{names[np.argmax(counts)]}s. "
+                "Use one type, e.g. convert with .astype(str)."
+            )
+    return array
+
+
+def check_labels(y, *, min_classes=2):
+    """Check classification labels: one per scan, none missing, one type, enough classes.
+
+    A NaN in a float ``y`` would otherwise become a class of its own, and a mix of strings
+    and integers fails deep inside the encoders with a message that names no input.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_scans,) or (n_scans, 1)
+        Class labels (strings or integers).
+    min_classes : int, default=2
+        The fewest distinct classes accepted.
+
+    Returns
+    -------
+    ndarray of shape (n_scans,)
+        ``y`` as a 1-D array.
+
+    Raises
+    ------
+    ValueError
+        Naming the missing or mistyped rows, or the single class found, and the fix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcovid.utils import check_labels
+    >>> check_labels(["COVID", "Non_COVID", "COVID"]).tolist()
+    ['COVID', 'Non_COVID', 'COVID']
+    >>> check_labels(np.array([0.0, np.nan, 1.0]))
+    Traceback (most recent call last):
+    ...
+    ValueError: y is missing (NaN or None) at 1 row(s): 1 (0-based positions). Remove those scans ...
+    """
+    if y is None:
+        raise ValueError("y is None: pass one class label per scan, e.g. bunch.target from a loader.")
+    array = np.asarray(y)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array.ravel()
+    if array.ndim != 1:
+        raise ValueError(f"y must hold one label per scan (1-D); got shape {array.shape}.")
+    check_values(array, "y", "Remove those scans or give them a label.")
+    classes = np.unique(array)
+    if len(classes) < min_classes:
+        raise ValueError(
+            f"y holds {len(classes)} class(es) {classes.tolist()}; at least {min_classes} are needed. "
+            "Check that every class folder was loaded (see the loader's warnings and bunch.skipped)."
+        )
+    return array
+
+
 def _is_image_like(obj):
     return isinstance(obj, (str, os.PathLike, np.ndarray))
 
@@ -150,4 +253,11 @@ def check_scan_table(X, *, require_modality=False, modalities=None, copy=False):
                     f"The scan table has modalities {unknown} that this estimator was not "
                     f"given an estimator for (known: {sorted(modalities)})."
                 )
+    if "patient" in table.columns:
+        check_values(
+            table["patient"].to_numpy(),
+            "The 'patient' column",
+            "Every scan needs a patient id to keep a patient's scans on one side of a split: fill it "
+            "(e.g. X['patient'] = X['patient'].fillna(X['image'])) or drop the column.",
+        )
     return table

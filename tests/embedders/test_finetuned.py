@@ -12,6 +12,7 @@ from sklearn.metrics import balanced_accuracy_score
 
 from skcovid.embedders import FineTunedEmbedder
 from skcovid.modules._embedding_heads import BackboneClassifier
+from tests.utils.callbacks import Interrupt, Record
 
 PARAMS = dict(hidden=8, image_size=32, max_epochs=2, batch_size=8, trainable_layers=1, device="cpu")
 
@@ -74,6 +75,23 @@ def test_same_seed_same_model(fitted, xrays):
     again = FineTunedEmbedder(random_state=0, **PARAMS).fit(X, y)
     assert again.weights_fingerprint_ == fitted.weights_fingerprint_
     pd.testing.assert_frame_equal(again.transform(X), fitted.transform(X))
+
+
+def test_ctrl_c_raises_then_a_checkpointed_fit_resumes_to_the_same_model(fitted, xrays, tmp_path):
+    X, y = xrays
+    interrupted = FineTunedEmbedder(random_state=0, checkpoint=tmp_path, **PARAMS,
+                                    callbacks=[("interrupt", Interrupt(epoch=2))])
+    with pytest.raises(KeyboardInterrupt, match="FineTunedEmbedder.fit was interrupted in epoch 2 of 2"):
+        interrupted.fit(X, y)
+    assert interrupted.fit_interrupted_ is True
+    with pytest.warns(UserWarning, match="Embedding with FineTunedEmbedder whose fit was interrupted"):
+        interrupted.transform(X.iloc[:2])
+    record = Record()
+    resumed = FineTunedEmbedder(random_state=0, checkpoint=tmp_path, **PARAMS,
+                                callbacks=[("record", record)]).fit(X, y)
+    assert resumed.fit_interrupted_ is False and record.epochs_run == 1
+    assert resumed.weights_fingerprint_ == fitted.weights_fingerprint_
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_frozen_stages_do_not_change(xrays):
