@@ -16,17 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ._cli_common import EXIT_FAILURE, EXIT_USAGE
+from ._cli_common import Abort as _Abort
 from .explain._contract import is_multilabel
-
-EXIT_USAGE, EXIT_FAILURE = 2, 1
-
-
-class _Abort(Exception):
-    """Stop with a message and an exit code."""
-
-    def __init__(self, message, code):
-        super().__init__(message)
-        self.code = code
 
 
 def add_arguments(parser):
@@ -51,6 +43,11 @@ def add_arguments(parser):
                         help="modality of the scans; auto: 'ct' for paths in a folder named CT*, else 'xray'")
     parser.add_argument("--batch-size", type=int, default=16, help="scans per batch (default 16)")
     parser.add_argument("--target-layer", default=None, help="Grad-CAM layer name (default: automatic)")
+    parser.add_argument("--scheduler", metavar="ADDRESS|local:N",
+                        help="predict on a Dask cluster (skcovid.distributed.predict_to_csv): a scheduler "
+                        "address (tcp://host:8786) or local:N worker processes; the same CSV and overlays")
+    parser.add_argument("--chunksize", type=int, default=256,
+                        help="with --scheduler: scans per partition (default: %(default)s)")
 
 
 # -- inputs ------------------------------------------------------------------------------
@@ -70,6 +67,18 @@ def _read_pickle(path, trust_pickle):
     return joblib.load(path)
 
 
+def check_model_path(path, *, trust_pickle=False):
+    """``path`` as a Path; raise :class:`_Abort` (exit 2) when it is missing or an untrusted pickle."""
+    from .persistence import is_model_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise _Abort(f"model file {str(path)!r} does not exist.", EXIT_USAGE)
+    if path.suffix.lower() != ".onnx" and not trust_pickle and not is_model_file(path):
+        raise _Abort(PICKLE_REFUSED.format(path=str(path)), EXIT_USAGE)
+    return path
+
+
 def load_model(path, *, trust_pickle=False):
     """Load a saved (skcovid.persistence), ONNX or, if trusted, joblib model; return ``(model, kind)``.
 
@@ -77,9 +86,7 @@ def load_model(path, *, trust_pickle=False):
     """
     from .persistence import is_fit_interrupted, is_model_file, load
 
-    path = Path(path)
-    if not path.is_file():
-        raise _Abort(f"model file {str(path)!r} does not exist.", EXIT_USAGE)
+    path = check_model_path(path, trust_pickle=trust_pickle)
     try:
         if path.suffix.lower() == ".onnx":
             from .export import OnnxClassifier
@@ -275,10 +282,31 @@ def predict_images(args):
     return 0 if len(rows) > len(failed) else EXIT_FAILURE
 
 
+def predict_on_cluster(args):
+    """``--scheduler``: the same CSV and overlays, computed by :func:`skcovid.distributed.predict_to_csv`."""
+    from .distributed import predict_to_csv
+
+    check_model_path(args.model, trust_pickle=args.trust_pickle)
+    try:
+        written = predict_to_csv(
+            args.model, args.images, args.out, scheduler=args.scheduler, gradcam=args.gradcam,
+            threshold=args.threshold, positive_label=args.positive_label, modality=args.modality,
+            batch_size=args.batch_size, target_layer=args.target_layer, trust_pickle=args.trust_pickle,
+            chunksize=args.chunksize,
+        )
+    except (ImportError, ValueError) as exc:
+        raise _Abort(str(exc), EXIT_FAILURE) from None
+    with open(written, newline="") as handle:
+        failed = sum(1 for row in csv.DictReader(handle) if row["error"])
+    print(f"Predicted on {args.scheduler}; wrote {written} and overlays in {Path(args.out) / 'overlays'}"
+          + (f" ({failed} unreadable input(s), listed in the CSV)." if failed else "."))
+    return 0
+
+
 def run(args):
     """Entry point of ``skcovid predict``; returns the exit code."""
     try:
-        return predict_images(args)
+        return predict_on_cluster(args) if args.scheduler else predict_images(args)
     except _Abort as abort:
         print(f"skcovid predict: error: {abort}", file=sys.stderr)
         return abort.code
