@@ -1,4 +1,4 @@
-"""Shared pieces of the folder loaders: file listing, header checks, Bunch assembly."""
+"""Shared pieces of the folder loaders: folder listing, file checks, problem reports, Bunch assembly."""
 
 from __future__ import annotations
 
@@ -9,9 +9,17 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from ..preprocessing._io import IMAGE_EXTENSIONS, MEDICAL_EXTENSIONS, ScanReadError
+from ..preprocessing._io import (
+    IMAGE_EXTENSIONS,
+    MEDICAL_EXTENSIONS,
+    ScanReadError,
+    check_scan_file,
+    check_scan_path,
+)
 
 SCAN_COLUMNS = ("image", "modality", "patient", "mask")
+SCAN_EXTENSIONS = IMAGE_EXTENSIONS + MEDICAL_EXTENSIONS
+_SHOWN = 10  # problems listed one per line in a warning
 
 
 def check_root(root):
@@ -25,13 +33,18 @@ def check_root(root):
     return path
 
 
+def check_choice(name, value, allowed):
+    """Raise naming ``name`` unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}; got {value!r}.")
+
+
 def check_on_error(on_error):
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip'; got {on_error!r}.")
+    check_choice("on_error", on_error, ("raise", "skip"))
 
 
 def find_child(folder, name):
-    """The child of ``folder`` whose name matches ``name`` case-insensitively, or None."""
+    """The sub-folder of ``folder`` whose name matches ``name`` case-insensitively, or None."""
     wanted = name.lower().replace(" ", "_")
     for child in sorted(Path(folder).iterdir()):
         if child.is_dir() and child.name.lower().replace(" ", "_") == wanted:
@@ -39,53 +52,166 @@ def find_child(folder, name):
     return None
 
 
-def list_images(folder):
-    """Image files directly in ``folder`` (sorted, hidden files ignored)."""
-    extensions = IMAGE_EXTENSIONS + MEDICAL_EXTENSIONS
-    return [
-        p
-        for p in sorted(Path(folder).iterdir())
-        if p.is_file() and not p.name.startswith(".") and p.name.lower().endswith(extensions)
-    ]
+def _listing(items):
+    lines = [f"  {path}: {why}" for path, why in items[:_SHOWN]]
+    if len(items) > _SHOWN:
+        lines.append(f"  ... and {len(items) - _SHOWN} more")
+    return "\n".join(lines)
 
 
-def check_image_header(path):
-    """Raise :class:`ScanReadError` when ``path`` is empty or not a decodable image header."""
-    if path.stat().st_size == 0:
-        raise ScanReadError(path, "the file is empty (0 bytes).")
-    if not str(path).lower().endswith(IMAGE_EXTENSIONS):
-        return
-    from PIL import Image
+class LoadReport:
+    """What a loader met on its way: problems raise or are skipped, the rest is warned about.
 
+    Parameters
+    ----------
+    on_error : {"raise", "skip"}
+        ``"raise"``: :meth:`problem` raises the error it is given; ``"skip"``: it records
+        ``(path, reason)`` in :attr:`skipped`, and :meth:`warn` lists them.
+    """
+
+    def __init__(self, on_error):
+        check_on_error(on_error)
+        self.on_error = on_error
+        self.skipped = []  # (path, reason) of scans, masks, folders and metadata rows left out
+        self.ignored = []  # (path, why) of entries that are not scans by design of the layout
+        self.notes = []  # other things worth a warning
+
+    def problem(self, error, source=None, reason=None):
+        """Raise ``error``, or record it as skipped (``source``/``reason`` default to its own)."""
+        if self.on_error == "raise":
+            raise error
+        source = error.source if source is None else source
+        self.skipped.append((str(source), reason or getattr(error, "reason", str(error))))
+
+    def warn(self):
+        """Emit one warning for the skipped entries, one for the ignored ones, one per note."""
+        if self.skipped:
+            warnings.warn(
+                f"Skipped {len(self.skipped)} unreadable scan(s) or entries (listed in the Bunch's "
+                f"'skipped'):\n{_listing(self.skipped)}",
+                stacklevel=4,
+            )
+        if self.ignored:
+            warnings.warn(
+                f"Ignored {len(self.ignored)} folder entries that are not scans of this layout:\n"
+                f"{_listing(self.ignored)}\nScans must sit directly in the class folders and end in one "
+                f"of {SCAN_EXTENSIONS}.",
+                stacklevel=4,
+            )
+        for note in self.notes:
+            warnings.warn(note, stacklevel=4)
+
+
+def list_folder(folder, report):
+    """Sub-folders, scan files and other files directly in ``folder`` (sorted, hidden ones left out).
+
+    Dangling symbolic links and link loops are problems (raised or skipped); an unreadable
+    folder is a problem too, and then yields nothing.
+    """
+    folder = Path(folder)
     try:
-        with Image.open(path) as image:
-            image.verify()
-    except Exception as exc:
-        raise ScanReadError(path, f"the image file is corrupt or not an image ({exc}).") from exc
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        kind = PermissionError if isinstance(exc, PermissionError) else OSError
+        reason = (
+            f"the folder cannot be listed ({exc.strerror or exc}); give your user read and execute "
+            "access to it (e.g. chmod a+rx)"
+        )
+        error = kind(f"Cannot read folder {str(folder)!r}: {reason}, or pass on_error='skip'.")
+        report.problem(error, folder, reason + ".")
+        return [], [], []
+    folders, scans, others = [], [], []
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            folders.append(entry)
+        elif entry.is_file():
+            (scans if entry.name.lower().endswith(SCAN_EXTENSIONS) else others).append(entry)
+        elif entry.is_symlink():
+            try:
+                check_scan_path(entry)  # raises with the link's own reason
+            except ScanReadError as error:
+                report.problem(error)
+        else:
+            others.append(entry)
+    return folders, scans, others
 
 
-def drop_unreadable(frame, on_error, column="image"):
-    """Check every file of ``frame[column]``; raise, or drop and report the bad rows."""
-    skipped = []
+def class_scans(class_dir, report, loader="the loader"):
+    """The scan files of one class folder; nested folders and other files are reported."""
+    folders, scans, others = list_folder(class_dir, report)
+    for folder in folders:
+        if folder.name.lower().endswith(SCAN_EXTENSIONS):
+            report.problem(
+                ScanReadError(folder, "this is a folder named like an image, not an image file; "
+                                      "move its images into the class folder or rename it.")
+            )
+        else:
+            report.ignored.append((folder, f"a nested folder ({loader} reads only the class folder itself)"))
+    report.ignored.extend((path, "not a scan file (unsupported extension)") for path in others)
+    if not scans and not folders and not others:
+        report.notes.append(f"The class folder {str(class_dir)!r} holds no scans.")
+    return scans
+
+
+def check_files(frame, report, *, decode):
+    """Check every scan (and mask) of ``frame``; drop the rows of bad scans, the bad masks."""
     keep = np.ones(len(frame), dtype=bool)
-    for i, path in enumerate(frame[column]):
+    for i, path in enumerate(frame["image"]):
         try:
-            check_image_header(Path(path))
+            check_scan_file(path, decode=decode)
         except ScanReadError as error:
-            if on_error == "raise":
-                raise
-            skipped.append((str(path), error.reason))
+            report.problem(error)
             keep[i] = False
-    if skipped:
-        listing = "\n".join(f"  {p}: {r}" for p, r in skipped)
-        warnings.warn(f"Skipped {len(skipped)} unreadable scan(s):\n{listing}", stacklevel=3)
-    return frame.loc[keep].reset_index(drop=True), skipped
+    if "mask" in frame.columns:
+        masks = frame["mask"].to_numpy(dtype=object, copy=True)
+        for i, mask in enumerate(masks):
+            if not keep[i] or not isinstance(mask, str):
+                continue
+            try:
+                check_scan_file(mask, decode=decode)
+            except ScanReadError as error:
+                report.problem(error, reason=f"the lung mask of {frame['image'].iloc[i]!r}: {error.reason}")
+                masks[i] = np.nan
+        frame = frame.assign(mask=masks)
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def drop_unreadable(frame, on_error, *, decode=True):
+    """Check every scan and mask of ``frame``; raise, or drop them and warn. Returns (frame, skipped)."""
+    report = LoadReport(on_error)
+    frame = check_files(frame, report, decode=decode)
+    report.warn()
+    return frame, report.skipped
+
+
+def fill_patients(frame, default, root):
+    """Give scans without a patient id their own (``default``), with a warning saying how to add them."""
+    if "patient" not in frame.columns:
+        frame["patient"] = np.nan
+    missing = frame["patient"].isna().to_numpy()
+    if missing.any():
+        example = default[missing].iloc[0]
+        warnings.warn(
+            f"{int(missing.sum())} of {len(frame)} scans have no patient id (e.g. {example!r}): each of them "
+            "is treated as its own patient, so a patient-grouped split cannot keep one patient's scans "
+            f"together. Provide them in {str(Path(root) / 'metadata.csv')!r} with the columns 'path' "
+            "(relative to the data folder) and 'patient', or set bunch.data['patient'] yourself.",
+            stacklevel=4,
+        )
+        frame["patient"] = frame["patient"].where(~missing, default)
+    frame["patient"] = frame["patient"].astype(str)
+    return frame
 
 
 def make_bunch(frame, *, target_column="label", skipped=(), description=""):
     """Assemble the loaders' Bunch (frame, data, target, target_names, skipped)."""
     if frame.empty:
-        raise ValueError("No scans were found; check the folder layout (see the loader's docstring).")
+        raise ValueError(
+            "No scans were found; check the folder layout (see the loader's docstring)"
+            + (f" and the {len(skipped)} skipped entries listed in the warning." if skipped else ".")
+        )
     for column in SCAN_COLUMNS:
         if column not in frame.columns:
             frame[column] = np.nan

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import secrets
 import struct
-import tempfile
 import threading
 import warnings
 from collections import OrderedDict
@@ -102,10 +103,20 @@ def module_fingerprint(module):
     return h.hexdigest()
 
 
-def image_key(image):
-    """What identifies an image: a hash of an array's bytes, or a file's path, size and mtime.
+def _file_digest(path):
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
-    Returns None for a path that cannot be stat'ed (the row is then never cached, and
+
+def image_key(image, *, content=False):
+    """What identifies an image: a hash of an array's bytes, or of a file's path, size and mtime.
+
+    With ``content=True`` a file is identified by a hash of its bytes instead, so that a
+    copied, moved or re-touched file keeps its entries (at the cost of reading it).
+    Returns None for a path that cannot be read (the row is then never cached, and
     reading it raises the usual :class:`~skcovid.preprocessing.ScanReadError`).
     """
     if isinstance(image, np.ndarray):
@@ -113,17 +124,19 @@ def image_key(image):
         return "array:" + _digest(array.dtype.str, array.shape, memoryview(array).cast("B"))
     try:
         path = os.path.abspath(os.fspath(image))
+        if content:
+            return "content:" + _file_digest(path)
         stat = os.stat(path)
     except (OSError, TypeError, ValueError):
         return None
     return f"file:{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def entry_keys(images, modalities, prefix):
+def entry_keys(images, modalities, prefix, *, content=False):
     """One cache key per row: ``prefix`` (network + preprocessing + versions), image, modality."""
     keys = []
     for image, modality in zip(images, modalities):
-        identity = image_key(image)
+        identity = image_key(image, content=content)
         keys.append(None if identity is None else _digest(prefix, identity, modality))
     return keys
 
@@ -165,14 +178,37 @@ class DiskStore:
     :func:`os.replace`, so concurrent processes never see a partial entry. Each file holds a
     header (magic, dimension, blake2b digest of the data) and the float32 vector; a file
     whose header or digest does not match is treated as missing, deleted and recomputed.
+    Entries are created with the usual permissions (``0o666`` less the umask: readable by
+    the group and others under the common umask 022), so that a cache folder can be shared.
+    A folder that cannot be written (read-only, full, another user's) is used read-only,
+    with one warning: embeddings are then computed and returned, but not saved.
     """
 
     def __init__(self, directory):
         self.directory = Path(directory)
+        self.writable = True
+        self._unreadable_warned = False
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ValueError(f"cache={str(directory)!r} cannot be used as a cache folder ({exc}).") from exc
+        except (PermissionError, OSError) as exc:
+            if not isinstance(exc, PermissionError) and exc.errno != errno.EROFS:
+                raise ValueError(
+                    f"cache={str(directory)!r} cannot be used as a cache folder ({exc}); pass a folder path."
+                ) from exc
+            self._read_only(exc)
+            return
+        if not os.access(self.directory, os.W_OK | os.X_OK):
+            self._read_only("no write permission")
+
+    def _read_only(self, reason):
+        if self.writable:
+            warnings.warn(
+                f"The embedding cache folder {str(self.directory)!r} cannot be written ({reason}): "
+                "embeddings found there are used and the others are computed, but not saved. Give your "
+                "user write access to it, or pass another folder as cache.",
+                stacklevel=4,
+            )
+        self.writable = False
 
     def path(self, key):
         return self.directory / key[:2] / f"{key}.emb"
@@ -181,7 +217,17 @@ class DiskStore:
         path = self.path(key)
         try:
             blob = path.read_bytes()
-        except OSError:
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if not self._unreadable_warned:
+                warnings.warn(
+                    f"Cannot read embedding cache entry {str(path)!r} ({exc.strerror or exc}); recomputing "
+                    "it. Entries written by other users must be readable by you: e.g. chmod -R g+rX on the "
+                    "cache folder for a group-shared cache.",
+                    stacklevel=3,
+                )
+                self._unreadable_warned = True
             return None
         if len(blob) == _HEADER.size + 4 * dim:
             magic, stored_dim, digest = _HEADER.unpack_from(blob)
@@ -199,21 +245,70 @@ class DiskStore:
         return None
 
     def put(self, key, vector):
+        """Save one entry; on a write error, warn once and stop writing (nothing is raised)."""
+        if not self.writable:
+            return
         data = np.ascontiguousarray(vector, dtype="<f4").tobytes()
         blob = _HEADER.pack(_MAGIC, len(data) // 4, hashlib.blake2b(data, digest_size=16).digest()) + data
         path = self.path(key)
-        path.parent.mkdir(exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
+        tmp = path.parent / f".{key}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         try:
+            path.parent.mkdir(exist_ok=True)
+            # os.open's mode is filtered by the umask, unlike tempfile's private 0o600
+            handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
             with os.fdopen(handle, "wb") as file:
                 file.write(blob)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:  # Ctrl-C included: never leave a temporary file behind
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
-            raise
+            if not isinstance(exc, OSError):
+                raise
+            self._read_only(exc)
+
+
+class EmbeddingCache:
+    """An embedding cache with options: pass it as an embedder's ``cache``.
+
+    ``cache=True`` and ``cache="folder"`` identify a file by its path, size and
+    modification time. ``EmbeddingCache(folder, key="content")`` identifies it by a hash of
+    its bytes instead: entries survive copying or moving the data (or sharing the cache
+    between machines that mount it at different places), at the cost of reading each file
+    once more per ``transform``.
+
+    Parameters
+    ----------
+    directory : str, path-like or None, default=None
+        The cache folder; None keeps the entries in this process (as ``cache=True``).
+    key : {"path", "content"}, default="path"
+        How files are identified.
+
+    Examples
+    --------
+    >>> from skcovid.embedders import EmbeddingCache, PretrainedEmbedder
+    >>> embedder = PretrainedEmbedder(cache=EmbeddingCache(key="content"))
+    >>> embedder.cache
+    EmbeddingCache(directory=None, key='content')
+    """
+
+    def __init__(self, directory=None, *, key="path"):
+        if key not in ("path", "content"):
+            raise ValueError(f"EmbeddingCache(key={key!r}): key must be 'path' or 'content'.")
+        self.directory = directory
+        self.key = key
+
+    def __repr__(self):
+        folder = None if self.directory is None else str(self.directory)
+        return f"EmbeddingCache(directory={folder!r}, key={self.key!r})"
+
+    def __eq__(self, other):
+        same = isinstance(other, EmbeddingCache)
+        return same and (other.directory, other.key) == (self.directory, self.key)
+
+    def __hash__(self):
+        return hash((str(self.directory), self.key))
 
 
 def make_store(cache):
@@ -224,4 +319,11 @@ def make_store(cache):
         return MemoryStore()
     if isinstance(cache, (str, os.PathLike)):
         return DiskStore(cache)
-    raise ValueError(f"cache must be None, True or a folder path; got {cache!r}.")
+    if isinstance(cache, EmbeddingCache):
+        return MemoryStore() if cache.directory is None else DiskStore(cache.directory)
+    raise ValueError(f"cache must be None, True, a folder path or an EmbeddingCache; got {cache!r}.")
+
+
+def content_keys(cache):
+    """Whether ``cache`` identifies files by their bytes."""
+    return isinstance(cache, EmbeddingCache) and cache.key == "content"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -95,27 +97,108 @@ def _from_array(array, source="<array>"):
     return gray
 
 
-def _read_pil(path):
+@contextmanager
+def _pil_errors(path):
+    """Turn whatever PIL raises while opening or decoding ``path`` into :class:`ScanReadError`."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            image.load()
-            mode = image.mode
-            if mode == "P":
-                image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-            elif mode == "CMYK" or mode == "YCbCr" or mode == "LAB" or mode == "HSV":
-                image = image.convert("RGB")
-            elif mode == "1":
-                image = image.convert("L")
-            elif mode.startswith("I;16"):
-                return np.asarray(image, dtype=np.uint16)
-            return np.asarray(image)
+        yield
     except UnidentifiedImageError:
         reason = "the file is not a readable image (corrupt or unsupported format)."
         raise ScanReadError(path, reason) from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise ScanReadError(
+            path,
+            f"the image is too large to decode safely ({exc}). If you trust the file, raise "
+            "PIL.Image.MAX_IMAGE_PIXELS (or set it to None) before loading, or downscale the image.",
+        ) from exc
+    except PermissionError as exc:
+        raise ScanReadError(path, _permission_reason(exc)) from exc
+    except Exception as exc:  # PIL's decoders raise OSError, SyntaxError, ValueError, struct.error, ...
         raise ScanReadError(path, f"the image file is corrupt or truncated ({exc}).") from exc
+
+
+def _permission_reason(exc):
+    return (
+        f"permission denied ({exc.strerror or exc}); give your user read access to the file "
+        "(and execute access to its folders), e.g. chmod a+r."
+    )
+
+
+def _read_pil(path):
+    from PIL import Image
+
+    with _pil_errors(path), Image.open(path) as image:
+        image.load()
+        mode = image.mode
+        if mode == "P":
+            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        elif mode == "CMYK" or mode == "YCbCr" or mode == "LAB" or mode == "HSV":
+            image = image.convert("RGB")
+        elif mode == "1":
+            image = image.convert("L")
+        elif mode.startswith("I;16"):
+            return np.asarray(image, dtype=np.uint16)
+        return np.asarray(image)
+
+
+def _verify_pil(path):
+    """Check an image file's header and structure without decoding its pixels."""
+    from PIL import Image
+
+    with _pil_errors(path), Image.open(path) as image:
+        image.verify()
+
+
+def check_scan_path(path):
+    """Raise :class:`ScanReadError` unless ``path`` is a non-empty regular file that can be stat'ed.
+
+    Dangling symbolic links, link loops, folders named like images, missing files and
+    permission problems each get their own reason.
+    """
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            target = os.readlink(path)
+            raise ScanReadError(
+                path, f"it is a symbolic link to {target!r}, which does not exist; fix or remove the link."
+            ) from None
+        raise ScanReadError(path, "the file does not exist; check the path or the data folder.") from None
+    except PermissionError as exc:
+        raise ScanReadError(path, _permission_reason(exc)) from exc
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ScanReadError(
+                path, "it is a symbolic link that loops back on itself; fix or remove the link."
+            ) from None
+        raise ScanReadError(path, f"the file cannot be accessed ({exc}).") from exc
+    if path.is_dir():
+        raise ScanReadError(path, "this is a folder, not an image file; move or rename it.")
+    if stat.st_size == 0:
+        raise ScanReadError(path, "the file is empty (0 bytes).")
+    return path
+
+
+def check_scan_file(path, *, decode=True):
+    """Raise :class:`ScanReadError` unless ``path`` is a readable scan.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The scan file.
+    decode : bool, default=True
+        Decode every pixel (catches truncated files and NaN pixels, as :func:`read_scan`
+        would); otherwise check the file and its image header only.
+    """
+    if decode:
+        read_scan(path)
+        return
+    path = check_scan_path(path)
+    if _suffix(path) in IMAGE_EXTENSIONS:
+        _verify_pil(path)
 
 
 def _read_dicom(path):
@@ -169,8 +252,10 @@ def read_scan(source, *, on_error="raise"):
     Raises
     ------
     ScanReadError
-        For a missing, empty, corrupt or unsupported file or a bad array; the message
-        names the path and the reason.
+        For a missing, empty, corrupt, truncated, too large or unsupported file, a dangling
+        symbolic link, a folder, a file without read permission, an image with NaN pixels
+        or a bad array; the message names the path and the reason. With
+        ``on_error="skip"`` all of these are warned about and None is returned.
 
     Examples
     --------
@@ -188,13 +273,7 @@ def read_scan(source, *, on_error="raise"):
             raise ScanReadError(
                 repr(source)[:60], f"expected a path or an array, got {type(source).__name__}."
             )
-        path = Path(source)
-        if not path.exists():
-            raise ScanReadError(path, "the file does not exist; check the path or the data folder.")
-        if path.is_dir():
-            raise ScanReadError(path, "this is a folder, not an image file.")
-        if path.stat().st_size == 0:
-            raise ScanReadError(path, "the file is empty (0 bytes).")
+        path = check_scan_path(source)
         suffix = _suffix(path)
         if suffix in (".dcm", ".dicom"):
             array = _read_dicom(path)

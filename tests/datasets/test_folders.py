@@ -64,7 +64,8 @@ def test_case_insensitive_layout(tmp_path):
     for folder in ("x_ray_train/covid", "X_RAY_TEST/Non_COVID"):
         (tmp_path / folder).mkdir(parents=True)
         Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / folder / "a.png")
-    bunch = load_scan_folder(tmp_path)
+    with pytest.warns(UserWarning, match="2 of 2 scans have no patient id"):
+        bunch = load_scan_folder(tmp_path)
     assert sorted(bunch.data["split"]) == ["test", "train"]
     assert bunch.data["patient"].nunique() == 2  # each file its own patient without metadata
 
@@ -137,3 +138,43 @@ def test_bunch_shapes_match_sklearn_loaders():
     assert isinstance(bunch.frame, pd.DataFrame)
     assert len(bunch.data) == len(bunch.target) == len(bunch.frame)
     assert "label" in bunch.frame.columns and "label" not in bunch.data.columns
+
+
+def test_validate_header_is_the_documented_opt_out(tmp_path):
+    folder = tmp_path / "X_Ray_Train" / "COVID"
+    folder.mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(folder / "ok.png")
+    noise = np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)
+    Image.fromarray(noise).save(folder / "cut.jpg")
+    blob = (folder / "cut.jpg").read_bytes()
+    (folder / "cut.jpg").write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(ScanReadError, match="cut.jpg.*truncated"):
+        load_scan_folder(tmp_path, validate="full")
+    with pytest.warns(UserWarning, match="no patient id"):
+        bunch = load_scan_folder(tmp_path, validate="header")  # the header is intact
+    assert len(bunch.data) == 2
+    with pytest.raises(ValueError, match="validate must be one of"):
+        load_scan_folder(tmp_path, validate="none")
+
+
+def test_entries_the_layout_does_not_read_are_named(tmp_path):
+    folder = tmp_path / "CT_Scan_Test" / "COVID"
+    (folder / "patient-7").mkdir(parents=True)
+    for path in (folder / "a.png", folder / "patient-7" / "b.png", tmp_path / "CT_Scan_Test" / "loose.png"):
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(path)
+    (folder / "c.gif").write_bytes(b"GIF89a")
+    with pytest.warns(UserWarning, match="Ignored 3 ") as caught:
+        bunch = load_scan_folder(tmp_path)
+    message = next(str(w.message) for w in caught if "Ignored" in str(w.message))
+    for expected in ("loose.png: not inside a class folder", "patient-7: a nested folder",
+                     "c.gif: not a scan file"):
+        assert expected in message
+    assert [p.rsplit("/", 1)[-1] for p in bunch.data["image"]] == ["a.png"]
+
+
+def test_metadata_columns_merge_and_masks_resolve(synthetic_folder):
+    folder, written = synthetic_folder
+    loaded = load_scan_folder(folder, split="train")  # test rows of metadata.csv are left out quietly
+    assert set(loaded.data["split"]) == {"train"}
+    assert (loaded.data["source"] == "synthetic").all()
+    assert all(str(folder) in m for m in loaded.data["mask"])

@@ -1,17 +1,28 @@
 """The embedding cache: grid searches forward each image once, disk entries cross processes."""
 
 import os
+import shutil
+import stat
 import warnings
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from joblib import Parallel, delayed
 from sklearn.linear_model import RidgeClassifier
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
-from skcovid.embedders import FineTunedEmbedder, PretrainedEmbedder, forward_pass_count
+from skcovid.embedders import (
+    EmbeddingCache,
+    FineTunedEmbedder,
+    PretrainedEmbedder,
+    forward_pass_count,
+    reset_forward_pass_count,
+)
 from skcovid.embedders._cache import DiskStore
+from skcovid.preprocessing import ScanReadError
 
 
 def _emb(**kwargs):
@@ -142,3 +153,93 @@ def test_finetuned_fits_do_not_collide(synthetic_scans):
     first, second = _numeric(a.transform(X)), _numeric(b.transform(X))
     assert a.n_images_forwarded_ == b.n_images_forwarded_ == len(X)
     assert not np.allclose(first, second)
+
+
+def test_entries_are_saved_batch_by_batch_when_a_later_file_fails(synthetic_folder, tmp_path):
+    _, bunch = synthetic_folder
+    X = bunch.data.iloc[:9].copy()
+    bad = tmp_path / "truncated.png"
+    bad.write_bytes(open(X["image"].iloc[0], "rb").read()[:40])
+    X = pd.concat([X, X.iloc[[0]].assign(image=str(bad))], ignore_index=True)  # row 9: batch 3 of 4
+    emb = _emb(cache=tmp_path / "cache", batch_size=3).fit(X)
+    with pytest.raises(ScanReadError, match="truncated.png"):
+        emb.transform(X)
+    assert len(list((tmp_path / "cache").rglob("*.emb"))) == 9  # the three finished batches
+    reset_forward_pass_count()
+    emb.transform(X.iloc[:9])
+    assert forward_pass_count() == 0
+
+
+def test_interrupted_transform_keeps_finished_batches(synthetic_scans, tmp_path, monkeypatch):
+    X = synthetic_scans.data.iloc[:8]
+    emb = _emb(cache=tmp_path, batch_size=2).fit(X)
+    batches = emb._forward_batches
+
+    def interrupted(table):
+        for i, chunk in enumerate(batches(table)):
+            if i == 3:
+                raise KeyboardInterrupt
+            yield chunk
+
+    monkeypatch.setattr(emb, "_forward_batches", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        emb.transform(X)
+    assert len(list(tmp_path.rglob("*.emb"))) == 6
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_read_only_cache_warns_and_computes(synthetic_scans, tmp_path, monkeypatch):
+    X = synthetic_scans.data.iloc[:6]
+    reference = _numeric(_emb(cache=tmp_path).fit(X).transform(X.iloc[:3]))  # partly filled
+    emb = _emb(cache=tmp_path).fit(X)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "open", refuse)  # what a read-only folder does to new files (root ignores chmod)
+    with pytest.warns(UserWarning, match=r"cannot be written.*Permission denied.*not saved"):
+        out = _numeric(emb.transform(X))
+    assert emb.n_images_forwarded_ == 3  # the 3 cached rows were read, the others computed
+    np.testing.assert_allclose(out[:3], reference, rtol=1e-4, atol=1e-5)
+    assert len(list(tmp_path.rglob("*.emb"))) == 3
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes anywhere")
+def test_read_only_folder_is_detected(synthetic_scans, tmp_path):
+    X = synthetic_scans.data.iloc[:2]
+    tmp_path.chmod(0o555)
+    try:
+        with pytest.warns(UserWarning, match="cannot be written"):
+            _emb(cache=tmp_path).fit(X).transform(X)
+    finally:
+        tmp_path.chmod(0o755)
+
+
+def test_entries_follow_the_umask_so_a_shared_cache_is_group_readable(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        store = DiskStore(tmp_path)
+        store.put("ab" * 16, np.arange(3, dtype=np.float32))
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(store.path("ab" * 16).stat().st_mode) == 0o644
+
+
+def test_content_key_survives_copies_and_touches(synthetic_folder, tmp_path):
+    _, bunch = synthetic_folder
+    X = bunch.data[bunch.data["modality"] == "xray"].iloc[:3]  # one modality: keys differ by image only
+    copies = X.assign(image=[shutil.copy(p, tmp_path / f"copy-{i}.png") for i, p in enumerate(X["image"])])
+    by_content = _emb(cache=EmbeddingCache(tmp_path / "c", key="content")).fit(X)
+    first = _numeric(by_content.transform(X))
+    np.testing.assert_array_equal(_numeric(by_content.transform(copies)), first)
+    assert by_content.n_images_forwarded_ == 3
+    by_path = _emb(cache=EmbeddingCache(tmp_path / "p")).fit(X)
+    by_path.transform(X)
+    by_path.transform(copies)
+    assert by_path.n_images_forwarded_ == 6  # path keys: a copy is a new image
+    Path(copies["image"].iloc[0]).write_bytes(Path(X["image"].iloc[1]).read_bytes())
+    np.testing.assert_array_equal(_numeric(by_content.transform(copies.iloc[[0]])), first[[1]])
+    assert by_content.n_images_forwarded_ == 3
+    with pytest.raises(ValueError, match="key must be 'path' or 'content'"):
+        EmbeddingCache(key="sha")
