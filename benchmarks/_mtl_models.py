@@ -35,6 +35,11 @@ def mtl_models(random_state, *, per_modality=False):
         "mtl_adversarial": make_mtl_pipeline(embedder=None, random_state=random_state),
         "mtl_minimax": make_mtl_pipeline(embedder=None, adversarial="minimax", random_state=random_state),
         "mtl": make_mtl_pipeline(embedder=None, adversarial=None, random_state=random_state),
+        # the task features of both modalities in the same columns (the head must infer
+        # which modality it reads) instead of one block per modality
+        "mtl_stack_layout": make_mtl_pipeline(embedder=None, random_state=random_state).set_params(
+            features__task__layout="stack"
+        ),
     }
     if per_modality:
         models["mtl_per_modality"] = make_mtl_pipeline(embedder=None, random_state=random_state)

@@ -9,6 +9,8 @@ is fitted on the same training rows and scored on the same test rows:
   features per modality + gradient-reversal adversarial shared features + head);
 - ``mtl_minimax``: the same with ``adversarial="minimax"``;
 - ``mtl``: the same with ``adversarial=None``;
+- ``mtl_stack_layout``: ``mtl_adversarial`` with the task features of both modalities in the
+  same columns (``features__task__layout="stack"``) instead of one block per modality;
 - ``mtl_per_modality`` (``--embedder fine_tuned`` only): ``mtl_adversarial`` whose shared
   branch reads the per-modality embeddings instead of the joint one (for a fixed embedder,
   texture or pretrained, both layouts are the same columns, so it is skipped);

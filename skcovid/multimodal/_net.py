@@ -12,6 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..modules._mlp import ACTIVATIONS
+from ..utils import TrainingRun, check_labels
 from ..utils._param_validation import Interval, StrOptions, check_estimator_params
 from ._tabular import (
     batched_apply,
@@ -95,7 +96,7 @@ class LabelMLP(BaseEstimator):
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         groups = column_of(X, "patient")
         features, _ = self._check_features(X, reset=True)
-        y = column_or_1d(y, warn=True)
+        y = check_labels(column_or_1d(y, warn=True))
         check_classification_targets(y)
         if len(y) != len(features):
             raise ValueError(f"X has {len(features)} rows but y has {len(y)} entries.")
@@ -174,10 +175,10 @@ class LabelMLP(BaseEstimator):
             ),
             **self._skorch_kwargs(len(train_idx), seed, valid),
         )
-        with small_network_threads(self.device_):
+        with TrainingRun(self), small_network_threads(self.device_):  # Ctrl-C raises, not returns
             self.net_.fit(X_all[train_idx], y_encoded[train_idx])
-        self.module_ = self.net_.module_
-        self.history_ = self.net_.history
+            self.module_ = self.net_.module_
+            self.history_ = self.net_.history
         return self
 
     def _apply(self, X, function_name):

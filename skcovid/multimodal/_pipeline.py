@@ -33,13 +33,18 @@ def make_embedder(
 
     Parameters
     ----------
-    embedder : {"texture", "fine_tuned", "pretrained"}, transformer or None, default="texture"
+    embedder : {"texture", "fine_tuned", "pretrained"}, transformer, list or None, \
+default="texture"
         ``"texture"``: :class:`~skcovid.embedders.TextureEmbedder` (first-order, GLCM, LBP and
         HOG features; no network); ``"fine_tuned"``:
         :class:`~skcovid.embedders.FineTunedEmbedder` (a CNN trained on the diagnosis);
         ``"pretrained"``: :class:`~skcovid.embedders.PretrainedEmbedder` (a CNN's pooled
         features). A transformer is returned as is; None returns None (no embedder: the
-        input already holds embeddings).
+        input already holds embeddings). A list of these, such as ``["texture",
+        "fine_tuned"]``, gives an :class:`~skcovid.embedders.EmbedderUnion` of them (their
+        embeddings side by side; ``image_size``, ``cache`` and ``**params`` go to every
+        member, the CNN arguments to the CNN members; tune one member through
+        ``<name>__<param>``, e.g. ``fine_tuned__lr``).
     backbone, weights : str
         torchvision backbone and its weights (CNN embedders only).
     image_size : int or None, default=None
@@ -66,11 +71,20 @@ def make_embedder(
     ('TextureEmbedder', 'PretrainedEmbedder')
     >>> make_embedder(None) is None
     True
+    >>> make_embedder(["texture", "fine_tuned"], max_epochs=5).get_params()["fine_tuned__max_epochs"]
+    5
     """
-    from ..embedders import FineTunedEmbedder, PretrainedEmbedder, TextureEmbedder
+    from ..embedders import EmbedderUnion, FineTunedEmbedder, PretrainedEmbedder, TextureEmbedder
 
     if embedder is None:
         return None
+    if isinstance(embedder, (list, tuple)):
+        kwargs = dict(backbone=backbone, weights=weights, image_size=image_size, max_epochs=max_epochs,
+                      device=device, cache=cache, random_state=random_state, **params)
+        members = [make_embedder(e, **kwargs) for e in embedder]
+        names = [e if isinstance(e, str) else type(e).__name__.lower() for e in embedder]
+        names = [n if names.count(n) == 1 else f"{n}{i}" for i, n in enumerate(names)]
+        return EmbedderUnion(list(zip(names, members)))
     size = {} if image_size is None else {"image_size": image_size}
     if isinstance(embedder, str) and embedder == "texture":
         return TextureEmbedder(cache=cache, **size, **params)
@@ -82,7 +96,8 @@ def make_embedder(
     if hasattr(embedder, "fit") and hasattr(embedder, "transform"):
         return embedder
     raise ValueError(
-        f"embedder must be one of {list(EMBEDDERS)}, a transformer or None; got {embedder!r}."
+        f"embedder must be one of {list(EMBEDDERS)}, a transformer, a list of these or None; "
+        f"got {embedder!r}."
     )
 
 
@@ -136,7 +151,8 @@ def make_mtl_pipeline(
 
     Parameters
     ----------
-    embedder : {"texture", "fine_tuned", "pretrained"}, transformer or None, default="texture"
+    embedder : {"texture", "fine_tuned", "pretrained"}, transformer, list or None, \
+default="texture"
         The image embedder (see :func:`make_embedder`), or None for embeddings as input.
     backbone : str, default="resnet18"
         torchvision backbone of the CNN embedders.

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._tabular import PASSTHROUGH, canonical_modalities
+from ._tabular import PASSTHROUGH, FrameOutputMixin, canonical_modalities
 
 
 def _all_estimators_have(method):
@@ -41,7 +41,7 @@ def _block_name(name, modality):
     return f"{head}_{modality}_{tail}" if sep else f"{name}_{modality}"
 
 
-class ModalityRouter(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class ModalityRouter(FrameOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Route each row to the estimator of its modality; reassemble the outputs in order.
 
     A meta-estimator holding one estimator per modality (``{"xray": ..., "ct": ...}``).

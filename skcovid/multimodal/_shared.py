@@ -9,12 +9,13 @@ import numpy as np
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils import TrainingRun
 from ..utils._param_validation import Interval, StrOptions
 from ._net import MLP_CONSTRAINTS, LabelMLP, check_hidden, small_network_threads
-from ._tabular import canonical_modalities, column_of, wrap_output
+from ._tabular import FrameOutputMixin, canonical_modalities, column_of, wrap_output
 
 
-class SharedFeatureExtractor(TransformerMixin, LabelMLP, auto_wrap_output_keys=None):
+class SharedFeatureExtractor(FrameOutputMixin, TransformerMixin, LabelMLP, auto_wrap_output_keys=None):
     """Shared features: one MLP encoder trained on the diagnosis over the rows of all modalities.
 
     The encoder reads every row (X-ray and CT alike) and learns the diagnosis. With
@@ -25,8 +26,8 @@ class SharedFeatureExtractor(TransformerMixin, LabelMLP, auto_wrap_output_keys=N
 
     - ``"gradient_reversal"``: a gradient-reversal layer between encoder and discriminator;
       one backward pass updates both players.
-    - ``"minimax"``: alternating steps; the discriminator minimises its cross-entropy, then
-      the encoder pushes the discriminator's output towards uniform.
+    - ``"minimax"``: the same game in alternating steps; the discriminator minimises its
+      cross-entropy, then the encoder maximises the updated discriminator's cross-entropy.
 
     Training runs in skorch (:class:`~skcovid.multimodal._adversarial_net.AdversarialNet`,
     the same engine as every network of skcovid). Three choices make the adversary work
@@ -81,7 +82,7 @@ class SharedFeatureExtractor(TransformerMixin, LabelMLP, auto_wrap_output_keys=N
     refresh_discriminator : int, default=0
         When positive, each epoch starts with a new discriminator trained this many
         full-batch steps on the current features.
-    invariance_tolerance : float, default=0.1
+    invariance_tolerance : float, default=0.05
         How far from chance the fresh validation discriminator's balanced accuracy may be
         for an epoch to be kept (see 4. above).
     lr_annealing : bool, default=False
@@ -165,7 +166,7 @@ validation_fraction, patience, device, random_state, verbose
         discriminator_lr=3e-3,
         discriminator_steps=5,
         refresh_discriminator=0,
-        invariance_tolerance=0.1,
+        invariance_tolerance=0.05,
         lr_annealing=False,
         activation="leaky_relu",
         dropout=0.0,
@@ -317,12 +318,12 @@ validation_fraction, patience, device, random_state, verbose
             ],
             **self._skorch_kwargs(len(train_idx), seed, valid),
         )
-        with small_network_threads(self.device_):
+        with TrainingRun(self), small_network_threads(self.device_):  # Ctrl-C raises, not returns
             self.net_.fit(X_all[train_idx], targets[train_idx])
-        self.module_ = self.net_.module_
-        self.discriminator_ = self.net_.discriminator_
-        self.history_ = self.net_.history
-        self.n_epochs_ = len(self.history_)
+            self.module_ = self.net_.module_
+            self.discriminator_ = self.net_.discriminator_
+            self.history_ = self.net_.history
+            self.n_epochs_ = len(self.history_)
         return self
 
     def transform(self, X):

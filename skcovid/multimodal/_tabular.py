@@ -63,6 +63,36 @@ def column_of(X, name):
     return None
 
 
+class FrameOutputMixin:
+    """``set_output`` for transformers whose output keeps the input's kind (see the module).
+
+    Their DataFrame output carries the string ``modality``/``patient`` columns the next
+    step needs, so it cannot become a polars frame; ``"pandas"`` and ``"default"`` (the
+    input's kind: a DataFrame for a DataFrame, an array for an array) are accepted, so
+    that ``pipeline.set_output(transform="pandas")`` works.
+    """
+
+    def set_output(self, *, transform=None):
+        """Accept ``transform="pandas"``, ``"default"`` or None (the output keeps the input's kind).
+
+        Parameters
+        ----------
+        transform : {"pandas", "default"} or None, default=None
+
+        Returns
+        -------
+        self
+        """
+        if transform not in (None, "pandas", "default"):
+            raise ValueError(
+                f"{type(self).__name__} returns a pandas DataFrame for a DataFrame input (its "
+                f"'modality'/'patient' columns travel with the features) and an array for an "
+                f"array, so set_output(transform={transform!r}) is not supported; use 'pandas', "
+                "'default' or None, and convert the final features yourself."
+            )
+        return self
+
+
 def wrap_output(Z, X, passthrough, prefix):
     """Return ``Z`` as ``X`` came in: an array, or a DataFrame with X's index and passthrough.
 

@@ -7,10 +7,10 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._net import MLP_CONSTRAINTS, LabelMLP
-from ._tabular import wrap_output
+from ._tabular import FrameOutputMixin, wrap_output
 
 
-class TaskSpecificExtractor(TransformerMixin, LabelMLP, auto_wrap_output_keys=None):
+class TaskSpecificExtractor(FrameOutputMixin, TransformerMixin, LabelMLP, auto_wrap_output_keys=None):
     """Task-specific features: an MLP trained on the diagnosis labels, read at its last hidden layer.
 
     The MLP (``Linear -> BatchNorm -> activation -> Dropout`` blocks, then a linear layer of

@@ -26,8 +26,9 @@ def is_fit_interrupted(estimator):
     """Whether ``estimator`` or an estimator it holds has ``fit_interrupted_`` set to True.
 
     skorch stops training quietly on Ctrl-C (``KeyboardInterrupt``) and returns from
-    ``fit`` as if it had finished; skcovid's estimators then set ``fit_interrupted_``.
-    This looks for it on the estimator, its steps, its fitted sub-estimators and their
+    ``fit`` as if it had finished; skcovid's estimators notice the Ctrl-C, set
+    ``fit_interrupted_`` and raise, keeping the partly trained network for a caller that
+    catches the exception. This looks for it on the estimator, its steps, its fitted sub-estimators and their
     skorch nets, so that a half-trained model is not saved or reported as a complete one.
 
     Parameters

@@ -53,7 +53,10 @@ def test_missing_passthrough_column_at_transform(small_scans):
     X, _ = small_scans
     emb = _emb().fit(X)
     with pytest.raises(ValueError, match="present at fit time"):
-        emb.transform(X.drop(columns="patient"))
+        emb.transform(X.drop(columns="modality"))
+    # patient only groups rows in fit: new scans need none
+    anonymous = emb.transform(X.drop(columns="patient"))
+    assert "patient" not in anonymous.columns and anonymous.index.equals(X.index)
 
 
 def test_same_seed_same_embeddings_other_seed_differs(small_scans):

@@ -60,7 +60,10 @@ def test_missing_passthrough_column_at_transform(small_scans):
     X, _ = small_scans
     emb = TextureEmbedder().fit(X)
     with pytest.raises(ValueError, match="present at fit time"):
-        emb.transform(X.drop(columns="patient"))
+        emb.transform(X.drop(columns="modality"))
+    # patient only groups rows in fit: new scans need none
+    anonymous = emb.transform(X.drop(columns="patient"))
+    assert "patient" not in anonymous.columns and anonymous.index.equals(X.index)
 
 
 def test_feature_values_of_a_known_image():

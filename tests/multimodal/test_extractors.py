@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from skcovid.multimodal import (
     ClassifierHead,
@@ -125,6 +126,7 @@ def test_multitask_features_are_out_of_fold_in_fit(embeddings):
         task=ModalityRouter({"xray": task, "ct": task}, layout="block"),
         shared=SharedFeatureExtractor(hidden=(2,), **TINY),
         cv=3,
+        align=None,  # raw fold outputs: compared with a fold model below
         random_state=0,
     )
     out = union.fit_transform(X, y)
@@ -155,6 +157,39 @@ def test_multitask_features_are_out_of_fold_in_fit(embeddings):
     assert union.get_params()["task__ct__hidden"] == (3,)
     with pytest.raises(ValueError, match="needs a task or a shared"):
         MultiTaskFeatures().fit(X, y)
+
+
+def _unit_correlation(a, b):
+    """Mean over columns of the correlation of a column of ``a`` with the same column of ``b``."""
+    a, b = a - a.mean(axis=0), b - b.mean(axis=0)
+    return float(np.mean((a * b).sum(axis=0) / np.sqrt((a**2).sum(axis=0) * (b**2).sum(axis=0))))
+
+
+class _ShufflingBranch(TransformerMixin, BaseEstimator):
+    """Emits its input's columns in an order, sign and scale that depend on the rows it saw,
+    as networks fitted on different rows order, flip and scale their hidden units."""
+
+    def fit(self, X, y=None):
+        rng = np.random.RandomState(len(X))
+        n = X.filter(like="emb_").shape[1]
+        self.order_, self.scale_ = rng.permutation(n), rng.choice([-2.0, -0.5, 0.5, 2.0], size=n)
+        return self
+
+    def transform(self, X):
+        return X.filter(like="emb_").to_numpy()[:, self.order_] * self.scale_
+
+
+def test_out_of_fold_features_are_aligned_with_the_final_extractors(embeddings):
+    """A fold model's unit k is not the final model's unit k; align="linear" maps it there."""
+    X, y = embeddings
+    union = MultiTaskFeatures(shared=_ShufflingBranch(), cv=3, random_state=0)
+    final = union.fit(X, y).transform(X).filter(like="shared_").to_numpy()
+    aligned = union.fit_transform(X, y).filter(like="shared_").to_numpy()
+    raw = union.set_params(align=None).fit_transform(X, y).filter(like="shared_").to_numpy()
+    assert _unit_correlation(aligned, final) > 0.99
+    assert abs(_unit_correlation(raw, final)) < 0.5
+    with pytest.raises(ValueError, match="align"):
+        union.set_params(align="procrustes").fit(X, y)
 
 
 def test_shared_embedding_columns_go_to_the_shared_branch_only(embeddings):

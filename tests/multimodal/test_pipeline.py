@@ -54,6 +54,15 @@ def test_pipeline_on_scan_tables(fitted_on_images):
     assert pipe.get_params()["embed__embedder__image_size"] == 32
 
 
+def test_new_scans_need_no_patient_column(fitted_on_images):
+    """``patient`` groups rows in fit; a fitted pipeline scores scans without one."""
+    pipe, X_test, _ = fitted_on_images
+    anonymous = X_test.drop(columns=["patient"])
+    np.testing.assert_array_equal(pipe.predict_proba(anonymous), pipe.predict_proba(X_test))
+    with pytest.raises(ValueError, match="modality"):
+        pipe.predict(X_test.drop(columns=["modality"]))
+
+
 def test_joblib_round_trip_gives_identical_predictions(fitted_on_images, tmp_path):
     pipe, X_test, _ = fitted_on_images
     joblib.dump(pipe, tmp_path / "model.joblib")
@@ -202,3 +211,10 @@ def test_default_system_on_real_scans(real_texture):
     shared = pipe.named_steps["features"].shared_.transform(E_test)
     probe = probe_modality(shared, shared["modality"], groups=shared["patient"], random_state=0)
     assert probe.balanced_accuracy < 0.7
+
+
+def test_set_output_pandas_reaches_every_step():
+    pipe = make_mtl_pipeline(embedder="texture")
+    assert pipe.set_output(transform="pandas") is pipe
+    with pytest.raises(ValueError, match="columns travel with the features"):
+        pipe.set_output(transform="polars")

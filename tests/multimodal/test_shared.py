@@ -154,3 +154,34 @@ def test_probe_modality_reads_leaks_and_chance(embeddings):
         probe_modality(rng.randn(10, 2), ["ct"] * 10)
     with pytest.raises(ValueError, match="NaN"):
         probe_modality(np.full((10, 2), np.nan), ["ct", "xray"] * 5)
+
+
+@pytest.mark.parametrize("estimator", ["shared", "task"])
+def test_ctrl_c_raises_and_flags_the_fit(embeddings, monkeypatch, estimator):
+    """skorch swallows KeyboardInterrupt; a real Ctrl-C must still end fit with one."""
+    import signal
+
+    from skcovid.multimodal import TaskSpecificExtractor
+    from skcovid.multimodal._adversarial_net import AdversarialSchedule
+
+    X, y = embeddings
+    fired = []
+
+    def ctrl_c_in_epoch_2(self, net, **kwargs):
+        if len(net.history) == 2 and not fired:
+            fired.append(True)
+            signal.raise_signal(signal.SIGINT)
+
+    if estimator == "shared":
+        monkeypatch.setattr(AdversarialSchedule, "on_epoch_end", ctrl_c_in_epoch_2, raising=False)
+        model = SharedFeatureExtractor(max_epochs=5, random_state=0)
+    else:
+        from skorch.callbacks import EpochTimer
+
+        monkeypatch.setattr(EpochTimer, "on_epoch_end", ctrl_c_in_epoch_2)
+        model = TaskSpecificExtractor(max_epochs=5, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    assert model.fit_interrupted_ and len(model.history_) == 2
+    monkeypatch.undo()
+    assert not model.fit(X, y).fit_interrupted_ and len(model.history_) == 5
