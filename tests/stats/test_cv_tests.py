@@ -207,3 +207,17 @@ def test_result_repr_is_rounded():
     assert "np.float64" not in text and "e-0" not in text.split("pvalue=")[0]
     digits = [n.replace(".", "").lstrip("0") for n in re.findall(r"\d+\.\d+", text)]
     assert digits and max(map(len, digits)) <= 4  # 4 significant digits
+
+
+def test_corrected_ttest_equals_baycomps_correlated_posterior():
+    """Nadeau-Bengio's corrected t is the standardised posterior of Corani & Benavoli's
+    correlated Bayesian t-test (rho = 1/k for k folds, i.e. n_test/n_train = 1/(k-1))."""
+    baycomp = pytest.importorskip("baycomp")
+    rng = np.random.RandomState(0)
+    a = 0.8 + 0.03 * rng.randn(10)
+    b = a - 0.01 + 0.02 * rng.randn(10)
+    result = corrected_resampled_ttest(a, b, n_train=900, n_test=100)
+    posterior = baycomp.CorrelatedTTest(a, b, rope=0, runs=1)
+    assert result.df == posterior.df
+    assert abs(result.statistic) == pytest.approx(abs(posterior.mean) / np.sqrt(posterior.var), rel=1e-10)
+    assert result.pvalue == pytest.approx(2 * min(posterior.probs()), rel=1e-10)
