@@ -52,7 +52,14 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
         of ``features``; ViT: the encoder blocks and final norm; see
         :func:`skcovid.modules._embedding_heads.backbone_stages`). The other stages are frozen
         and kept in eval mode (batch-norm statistics fixed). 0 trains the head only;
-        "all" or None trains everything. The head is always trained.
+        "all" or None trains everything. The head is always trained. The older spelling of
+        ``freeze``: prefer ``freeze``, and give only one of the two.
+    freeze : None, "backbone", int or list of str, default=None
+        Backbone parameters to keep fixed, in :class:`~skcovid.nets.ImageClassifier`'s
+        vocabulary: none; all (only the head trains); the first *n* stages (the same stages
+        as ``trainable_layers`` counts from the other end: ``freeze=k`` is
+        ``trainable_layers=n_stages - k``); or the layers named (``["conv1", "bn1",
+        "layer1"]``). Frozen batch-norm layers stay in eval mode.
     image_size, clahe, clahe_clip_limit, ct_opening, ct_window, normalize
         Preprocessing, see :class:`~skcovid.preprocessing.ScanPreprocessor`.
     max_epochs : int, default=10
@@ -118,6 +125,7 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
         **COMMON_CONSTRAINTS,
         "hidden": [None, Interval(Integral, 1, None, closed="left")],
         "trainable_layers": [None, StrOptions({"all"}), Interval(Integral, 0, None, closed="left")],
+        "freeze": [None, StrOptions({"backbone"}), Interval(Integral, 0, None, closed="left"), list, tuple],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
@@ -136,6 +144,7 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
         weights=None,
         hidden=1280,
         trainable_layers="all",
+        freeze=None,
         image_size=224,
         clahe=False,
         clahe_clip_limit=0.01,
@@ -161,6 +170,7 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
         self.weights = weights
         self.hidden = hidden
         self.trainable_layers = trainable_layers
+        self.freeze = freeze
         self.image_size = image_size
         self.clahe = clahe
         self.clahe_clip_limit = clahe_clip_limit
@@ -203,6 +213,7 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
             module__hidden=self.hidden,
             module__n_classes=n_classes,
             module__trainable_layers=self.trainable_layers,
+            module__freeze=self.freeze,
             module__random_state=seed,
             criterion=torch.nn.CrossEntropyLoss,
             optimizer=optimizer,

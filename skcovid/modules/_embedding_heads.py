@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 from torch import nn
 from torch.nn import functional as F
 
 from ._backbones import build_backbone, strip_classifier
+
+_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 POOLINGS = ("avg", "max", "avgmax")
 
@@ -133,6 +137,12 @@ class BackboneClassifier(nn.Module):
         move). ``0`` trains the head only; ``"all"`` or None trains everything; more than
         the number of stages trains every stage. Parameters outside the stages (ViT's class
         token and position embedding) are trained only with ``"all"``.
+    freeze : None, "backbone", int or list of str, default=None
+        The vocabulary of :class:`~skcovid.modules._heads.BackboneMLPClassifier` (and
+        ``ImageClassifier``): nothing, the whole backbone, its first *n* stages, or the
+        layers named (see :func:`frozen_prefixes`). Frozen parameters get no gradient and
+        frozen batch-norm layers stay in eval mode. Give either ``freeze`` or
+        ``trainable_layers``, not both.
     negative_slope : float, default=0.01
         Slope of the leaky ReLU.
     random_state : int, optional
@@ -148,7 +158,7 @@ class BackboneClassifier(nn.Module):
     """
 
     def __init__(self, backbone="resnet18", *, weights=None, hidden=1280, n_classes=2,
-                 trainable_layers="all", negative_slope=0.01, random_state=None):
+                 trainable_layers="all", negative_slope=0.01, random_state=None, freeze=None):
         super().__init__()
         self.backbone, n_features = prepare_backbone(backbone, weights=weights, random_state=random_state)
         self.n_backbone_features = n_features
@@ -160,7 +170,14 @@ class BackboneClassifier(nn.Module):
             )
         self.logits = nn.Linear(width, n_classes)
         self.n_embedding = width
-        self.frozen_stages = self._freeze(trainable_layers)
+        if freeze is not None and trainable_layers not in (None, "all"):
+            raise ValueError(f"freeze={freeze!r} and trainable_layers={trainable_layers!r} both say which "
+                             "layers are frozen; give only freeze (trainable_layers='all').")
+        if freeze is None:
+            self.frozen_stages = self._freeze(trainable_layers)
+        else:
+            _, self.frozen_stages = freeze_backbone(self.backbone, frozen_prefixes(self.backbone, freeze))
+
 
     def _freeze(self, trainable_layers):
         if trainable_layers is None or trainable_layers == "all":
@@ -207,3 +224,56 @@ class EmbeddingView(nn.Module):
 
     def forward(self, x):
         return self.module.embed(x)
+
+
+def frozen_prefixes(backbone, freeze):
+    """Parameter-name prefixes of ``backbone`` that ``freeze`` names (the one freezing vocabulary).
+
+    ``freeze`` is None (nothing), "backbone" (everything: prefix ``""``), an int *n* (the
+    first *n* :func:`backbone_stages`) or a list of layer names (nested names such as
+    ``"layer1.0"`` work). Prefixes end with a dot.
+    """
+    if freeze is None:
+        return []
+    stages = backbone_stages(backbone)
+    if isinstance(freeze, str):
+        if freeze != "backbone":
+            raise ValueError(f"freeze={freeze!r}: use None, 'backbone', an int or a list of layer names.")
+        return [""]
+    if isinstance(freeze, Integral) and not isinstance(freeze, bool):
+        if not 0 <= freeze <= len(stages):
+            raise ValueError(f"freeze={freeze} must be between 0 and the {len(stages)} backbone stages "
+                             f"{[n for n, _ in stages]}.")
+        return [name + "." for name, _ in stages[:freeze]]
+    names = [str(p).rstrip(".") for p in freeze]
+    known = dict(backbone.named_modules())
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"freeze names {unknown} are not layers of the backbone; its stages are "
+                         f"{[n for n, _ in stages]} (nested names such as 'layer1.0' work too).")
+    return [n + "." for n in names]
+
+
+def freeze_backbone(backbone, prefixes):
+    """Turn off the gradients of ``backbone``'s parameters under ``prefixes``.
+
+    Returns
+    -------
+    frozen_parameters : list of str
+        Names of the frozen parameters.
+    frozen_norms : list of str
+        Names of the batch-norm layers under ``prefixes``: a module keeps them in eval mode
+        (so their running statistics stay fixed) whatever its own mode.
+    """
+    frozen = []
+    for name, parameter in backbone.named_parameters():
+        if _matches(name, prefixes):
+            parameter.requires_grad_(False)
+            frozen.append(name)
+    norms = [name for name, module in backbone.named_modules()
+             if isinstance(module, _BATCH_NORMS) and name and _matches(name + ".", prefixes)]
+    return frozen, norms
+
+
+def _matches(name, prefixes):
+    return any(prefix == "" or name.startswith(prefix) for prefix in prefixes)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import torch
 from torch import nn
 
 from ._backbones import strip_classifier
-from ._embedding_heads import backbone_stages, prepare_backbone
-
-_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+from ._embedding_heads import freeze_backbone, frozen_prefixes, prepare_backbone
 
 
 def _per_layer(value, n, name):
@@ -109,37 +105,8 @@ class BackboneMLPClassifier(nn.Module):
             backbone, n_features = strip_classifier(backbone)
         self.backbone = backbone
         self.head = MLPHead(n_features, n_outputs, hidden=hidden, dropout=dropout, batch_norm=batch_norm)
-        prefixes = self._frozen_prefixes(freeze)
-        self.frozen_parameters = []
-        for name, param in self.backbone.named_parameters():
-            if _matches(name, prefixes):
-                param.requires_grad_(False)
-                self.frozen_parameters.append(name)
-        self._frozen_norms = [
-            name for name, module in self.backbone.named_modules()
-            if isinstance(module, _BATCH_NORMS) and name and _matches(name + ".", prefixes)
-        ]
-
-    def _frozen_prefixes(self, freeze):
-        if freeze is None:
-            return []
-        stages = backbone_stages(self.backbone)
-        if isinstance(freeze, str):
-            if freeze != "backbone":
-                raise ValueError(f"freeze={freeze!r}: use None, 'backbone', an int or a list of layer names.")
-            return [""]
-        if isinstance(freeze, Integral) and not isinstance(freeze, bool):
-            if not 0 <= freeze <= len(stages):
-                raise ValueError(f"freeze={freeze} must be between 0 and the {len(stages)} backbone stages "
-                                 f"{[n for n, _ in stages]}.")
-            return [name + "." for name, _ in stages[:freeze]]
-        names = [str(p).rstrip(".") for p in freeze]
-        known = dict(self.backbone.named_modules())
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise ValueError(f"freeze names {unknown} are not layers of the backbone; its stages are "
-                             f"{[n for n, _ in stages]} (nested names such as 'layer1.0' work too).")
-        return [n + "." for n in names]
+        self.frozen_parameters, self._frozen_norms = freeze_backbone(
+            self.backbone, frozen_prefixes(self.backbone, freeze))
 
     def train(self, mode=True):
         """Set train/eval mode; batch-norm layers of frozen parts always stay in eval mode."""
@@ -155,10 +122,6 @@ class BackboneMLPClassifier(nn.Module):
     def cam_target_layer(self):
         """Name (for ``get_submodule``) of the last convolution: a default Grad-CAM target."""
         return last_conv_name(self)
-
-
-def _matches(name, prefixes):
-    return any(prefix == "" or name.startswith(prefix) for prefix in prefixes)
 
 
 def last_conv_name(module):

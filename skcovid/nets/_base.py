@@ -23,8 +23,9 @@ from ..utils import (
 from ..utils._checkpoint import TrainingRun
 from ..utils._interrupt import warn_if_interrupted
 from ..utils._param_validation import Interval, StrOptions, check_estimator_params
-from ._augment import ScanAugment
-from ._callbacks import make_skorch_net
+from ._augment import ScanAugment, recipe_augmenters
+from ._callbacks import make_skorch_net, n_batches, recipe_callbacks
+from ._recipe import RecipeDataset, resolve_precision
 
 SHARED_CONSTRAINTS = {
     "image_size": [Interval(Integral, 8, None, closed="left"), tuple],
@@ -32,7 +33,7 @@ SHARED_CONSTRAINTS = {
     "ct_opening": [Interval(Integral, 0, None, closed="left")],
     "channels": [Interval(Integral, 1, None, closed="left")],
     "normalize": [StrOptions({"imagenet", "none", "per_image"}), tuple],
-    "augment": [None, StrOptions({"default"}), callable],
+    "augment": [None, StrOptions({"default", "recipe"}), callable, dict],
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
     "lr": [Interval(Real, 0, None, closed="neither")],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -45,6 +46,11 @@ SHARED_CONSTRAINTS = {
     "random_state": ["random_state"],
     "validation_fraction": [None, Interval(Real, 0, 0.5, closed="right")],
     "patience": [None, Interval(Integral, 1, None, closed="left")],
+    "precision": [StrOptions({"fp32", "bf16", "auto"})],
+    "lr_schedule": [None, StrOptions({"cosine", "onecycle"})],
+    "warmup_epochs": [Interval(Real, 0, None, closed="left")],
+    "monitor": [StrOptions({"valid_loss", "valid_auc"})],
+    "image_cache_mb": [Interval(Real, 0, None, closed="left")],
     "verbose": ["verbose"],
 }
 
@@ -80,7 +86,9 @@ class BaseImageNet(ClassifierMixin, BaseEstimator):
     def __init__(self, *, image_size=224, clahe=False, ct_opening=0, channels=3, normalize="imagenet",
                  augment=None, max_epochs=10, lr=1e-3, batch_size=32, optimizer="adamw", weight_decay=0.0,
                  device="auto", callbacks=None, checkpoint=None, num_workers=0, random_state=None,
-                 validation_fraction=0.1, patience=5, verbose=0):
+                 validation_fraction=0.1, patience=5,
+                 precision="fp32", lr_schedule=None, warmup_epochs=1.0, monitor="valid_loss",
+                 image_cache_mb=1024, verbose=0):
         self.image_size = image_size
         self.clahe = clahe
         self.ct_opening = ct_opening
@@ -99,6 +107,11 @@ class BaseImageNet(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.precision = precision
+        self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
+        self.monitor = monitor
+        self.image_cache_mb = image_cache_mb
         self.verbose = verbose
 
     # ----------------------------------------------------------------- hooks
@@ -163,10 +176,14 @@ class BaseImageNet(ClassifierMixin, BaseEstimator):
     def _augmenter(self):
         if self.augment == "default":
             return ScanAugment()
+        if self.augment == "recipe":
+            return recipe_augmenters()
         return self.augment
 
     def _dataset(self, table, y=None, *, augment=None):
-        return ScanDataset(table, self.preprocessor_, y, with_masks=self._with_masks, augment=augment)
+        cache = 0 if self.num_workers else int(self.image_cache_mb * 2**20)
+        return RecipeDataset(table, self.preprocessor_, y, with_masks=self._with_masks, augment=augment,
+                             cache_bytes=cache)
 
     def fit(self, X, y):
         """Train the network on scans ``X`` with labels ``y``.
@@ -200,8 +217,14 @@ class BaseImageNet(ClassifierMixin, BaseEstimator):
         )
         train = self._dataset(table.iloc[train_idx], y[train_idx], augment=self._augmenter())
         valid = None if valid_idx is None else self._dataset(table.iloc[valid_idx], y[valid_idx])
-        callbacks = training_callbacks(has_validation=valid is not None, patience=self.patience,
-                                       verbose=self.verbose)
+        self.precision_ = resolve_precision(self.precision, self.device_)
+        has_validation = valid is not None
+        callbacks = [] if self.monitor == "valid_auc" else training_callbacks(
+            has_validation=has_validation, patience=self.patience, verbose=self.verbose)
+        callbacks += recipe_callbacks(
+            lr_schedule=self.lr_schedule, warmup_epochs=self.warmup_epochs, max_epochs=self.max_epochs,
+            n_steps=n_batches(len(train_idx), self.batch_size), monitor=self.monitor,
+            has_validation=has_validation, patience=self.patience, verbose=self.verbose)
         run = TrainingRun(self, checkpoint=self.checkpoint, data=(table, y))
         self.net_ = make_skorch_net(
             module, module_params, criterion, valid=valid, optimizer=self.optimizer, lr=self.lr,
@@ -209,6 +232,7 @@ class BaseImageNet(ClassifierMixin, BaseEstimator):
             device=self.device_, callbacks=callbacks + list(self.callbacks or []) + run.callbacks(),
             num_workers=self.num_workers, n_train=len(train_idx),
             generator=torch_generator(None if self.random_state is None else seed), verbose=self.verbose,
+            precision=self.precision_,
         )
         with run:  # raises KeyboardInterrupt after recording the partly trained model on Ctrl-C
             self.net_.fit(train, y=None, **run.fit_params(self.max_epochs))
@@ -238,7 +262,7 @@ class BaseImageNet(ClassifierMixin, BaseEstimator):
         self.module_.eval()
         for x, _ in self.net_.get_iterator(dataset, training=False):
             with torch.no_grad():
-                out = to_device(fn(x.to(self.device_)), "cpu")
+                out = to_device(self.net_.forward_with_precision(fn, x.to(self.device_)), "cpu")
             yield out
 
     def _logits(self, X):

@@ -79,6 +79,10 @@ class ImageClassifier(BaseImageNet):
         Dropout before each linear layer of the head.
     loss : {"cross_entropy", "focal"}, default="cross_entropy"
         Cross-entropy (BCE-with-logits when ``multilabel``) or focal loss.
+    label_smoothing : float, default=0.0
+        Label smoothing of the single-label cross-entropy (torch's ``label_smoothing``; 0.1
+        is the recipe's value): the target puts ``1 - label_smoothing`` on the true class and
+        spreads the rest evenly. Not available with focal loss or ``multilabel``.
     focal_gamma : float, default=2.0
         Focusing parameter of the focal loss (0 gives cross-entropy).
     focal_alpha : None, float or sequence of float, default=None
@@ -101,10 +105,13 @@ class ImageClassifier(BaseImageNet):
     image_size, clahe, ct_opening, channels, normalize
         Preprocessing, as :class:`~skcovid.preprocessing.ScanPreprocessor` (torchvision
         backbones need ``channels=3``).
-    augment : None, "default" or callable, default=None
+    augment : None, "default", "recipe", callable or dict, default=None
         Training-time augmentation of the preprocessed tensors: ``"default"`` is
         :class:`ScanAugment` (rotation up to 10 degrees, 5 % shifts, 0.95-1.05 zoom, no
-        horizontal flip), or any callable ``tensor -> tensor``.
+        horizontal flip); ``"recipe"`` the from-scratch recipe's per-modality augmentation
+        (random resized crop, rotation, shifts, brightness/contrast jitter, horizontal flips
+        for CT only, rows without a modality as X-rays); any callable
+        ``tensor -> tensor``; or a dict ``{modality: callable}``.
     max_epochs, lr, batch_size, optimizer, weight_decay, device, callbacks, num_workers
         Training settings (skorch); ``optimizer`` is "adamw", "adam" or "sgd" (momentum 0.9);
         ``callbacks`` are extra skorch callbacks; ``num_workers`` decode images in parallel.
@@ -128,7 +135,33 @@ class ImageClassifier(BaseImageNet):
     validation_fraction : float or None, default=0.1
         Share of training patients held out for early stopping; None trains all epochs on all rows.
     patience : int or None, default=5
-        Epochs without a lower validation loss before stopping (the best epoch is restored).
+        Epochs without a better validation score (see ``monitor``) before stopping (the best
+        epoch is restored).
+    precision : {"fp32", "bf16", "auto"}, default="fp32"
+        Numeric precision of the forward passes (training and inference). "bf16" runs them
+        under :func:`torch.autocast` in bfloat16 (losses stay fp32), and on the CPU puts module
+        and inputs in the channels-last memory format; "auto" picks bf16 where the hardware
+        runs it natively (CPUs with AVX-512 BF16 or AMX, CUDA GPUs with bf16) and fp32
+        elsewhere. On CPUs without bf16 instructions torch emulates bf16, which is slower
+        than fp32. The precision used is in ``precision_``.
+    lr_schedule : None, "cosine" or "onecycle", default=None
+        Per-batch learning-rate schedule (skorch's ``LRScheduler``): "cosine" warms up
+        linearly over ``warmup_epochs`` then decays to 0 along a cosine (torch's
+        ``LinearLR`` + ``CosineAnnealingLR``); "onecycle" is torch's ``OneCycleLR`` peaking at
+        ``lr`` after ``warmup_epochs``. The schedule spans ``max_epochs``; early stopping may
+        end it sooner. The per-batch rate is in ``history_`` (``event_lr``).
+    warmup_epochs : float, default=1.0
+        Warm-up length of ``lr_schedule`` in epochs (fractions allowed).
+    monitor : {"valid_loss", "valid_auc"}, default="valid_loss"
+        The early-stopping score: the validation loss (lower is better) or the ROC AUC of
+        the validation rows (higher is better; one-vs-rest for several classes, macro for
+        multi-label).
+    image_cache_mb : float, default=1024
+        Keep up to this many MiB of decoded, resized training and validation images in
+        memory between epochs (the rest is decoded every epoch). A 224 px 3-channel image
+        takes 0.6 MiB, a 64 px one 48 KiB. The cache lives only during ``fit``; 0 turns it
+        off, and it is off with ``num_workers`` > 0 (worker processes would each hold a
+        copy that dies with them).
     verbose : int, default=0
 
     Attributes
@@ -141,7 +174,9 @@ class ImageClassifier(BaseImageNet):
     device_ : str
     net_ : skorch.NeuralNet
     history_ : skorch.History
-        ``train_loss``, ``valid_loss``, ``valid_acc`` per epoch.
+        ``train_loss``, ``valid_loss``, ``valid_acc``, ``valid_auc`` per epoch.
+    precision_ : {"fp32", "bf16"}
+        The precision ``precision`` resolved to.
     thresholds_ : ndarray of shape (n_labels,)
         Multi-label decision thresholds.
     fit_interrupted_ : bool
@@ -167,6 +202,7 @@ class ImageClassifier(BaseImageNet):
         "head_hidden": [tuple, list],
         "head_dropout": [Interval(Real, 0, 1, closed="left"), tuple, list],
         "loss": [StrOptions({"cross_entropy", "focal"})],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "focal_gamma": [Interval(Real, 0, None, closed="left")],
         "focal_alpha": [None, Interval(Real, 0, 1, closed="both"), "array-like"],
         "class_weight": CLASS_WEIGHT_CONSTRAINT,
@@ -175,12 +211,13 @@ class ImageClassifier(BaseImageNet):
     }
 
     def __init__(self, backbone="resnet18", *, weights="DEFAULT", freeze=None, head_hidden=(256,),
-                 head_dropout=0.3, loss="cross_entropy", focal_gamma=2.0, focal_alpha=None,
-                 class_weight=None, multilabel=False, threshold=0.5, image_size=224, clahe=False,
-                 ct_opening=0, channels=3, normalize="imagenet", augment=None, max_epochs=10, lr=1e-4,
-                 batch_size=32, optimizer="adamw", weight_decay=0.0, device="auto", callbacks=None,
+                 head_dropout=0.3, loss="cross_entropy", label_smoothing=0.0, focal_gamma=2.0,
+                 focal_alpha=None, class_weight=None, multilabel=False, threshold=0.5, image_size=224,
+                 clahe=False, ct_opening=0, channels=3, normalize="imagenet", augment=None, max_epochs=10,
+                 lr=1e-4, batch_size=32, optimizer="adamw", weight_decay=0.0, device="auto", callbacks=None,
                  checkpoint=None, num_workers=0, random_state=None, validation_fraction=0.1, patience=5,
-                 verbose=0):
+                 precision="fp32", lr_schedule=None, warmup_epochs=1.0, monitor="valid_loss",
+                 image_cache_mb=1024, verbose=0):
         super().__init__(**shared_params(locals()))
         self.backbone = backbone
         self.weights = weights
@@ -188,6 +225,7 @@ class ImageClassifier(BaseImageNet):
         self.head_hidden = head_hidden
         self.head_dropout = head_dropout
         self.loss = loss
+        self.label_smoothing = label_smoothing
         self.focal_gamma = focal_gamma
         self.focal_alpha = focal_alpha
         self.class_weight = class_weight
@@ -199,6 +237,10 @@ class ImageClassifier(BaseImageNet):
         self._require_rgb()
         if isinstance(self.freeze, bool):
             raise ValueError("freeze must be None, 'backbone', an int or a list of layer names; got a bool.")
+        if self.label_smoothing and (self.multilabel or self.loss == "focal"):
+            raise ValueError(f"label_smoothing={self.label_smoothing} applies to single-label "
+                             "cross-entropy only; set label_smoothing=0 with multilabel=True or "
+                             "loss='focal'.")
         if not self.multilabel and not (isinstance(self.threshold, Real) and self.threshold == 0.5):
             raise ValueError("threshold only applies with multilabel=True; single-label predictions take "
                              "the most probable class (use skcovid.metrics thresholds on predict_proba).")
@@ -248,7 +290,8 @@ class ImageClassifier(BaseImageNet):
             weights = self._class_weights(y, self.class_weight)
             if self.loss == "focal":
                 return FocalLoss(self.focal_gamma, alpha=self._alpha(weights))
-            return nn.CrossEntropyLoss(weight=None if weights is None else torch.from_numpy(weights))
+            return nn.CrossEntropyLoss(weight=None if weights is None else torch.from_numpy(weights),
+                                       label_smoothing=self.label_smoothing)
         if self.loss == "focal":
             if self.class_weight is not None or (self.focal_alpha is not None and np.ndim(self.focal_alpha)):
                 raise ValueError("With multilabel=True and loss='focal', weight labels with a scalar "

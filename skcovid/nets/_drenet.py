@@ -37,7 +37,7 @@ class DRENetClassifier(BaseImageNet):
         Class weights of the cross-entropy.
     image_size, clahe, ct_opening, channels, normalize, augment, max_epochs, lr, batch_size, \
 optimizer, weight_decay, device, callbacks, checkpoint, num_workers, random_state, validation_fraction, \
-patience, verbose
+patience, precision, lr_schedule, warmup_epochs, monitor, image_cache_mb, verbose
         As :class:`ImageClassifier`; the defaults are SGD (lr 0.002, momentum
         0.9, weight decay 1e-4). ``ct_opening`` applies a grey opening to CT rows.
 
@@ -70,7 +70,9 @@ patience, verbose
                  class_weight=None, image_size=224, clahe=False, ct_opening=0, channels=3,
                  normalize="imagenet", augment=None, max_epochs=10, lr=2e-3, batch_size=16, optimizer="sgd",
                  weight_decay=1e-4, device="auto", callbacks=None, checkpoint=None, num_workers=0,
-                 random_state=None, validation_fraction=0.1, patience=5, verbose=0):
+                 random_state=None, validation_fraction=0.1, patience=5,
+                 precision="fp32", lr_schedule=None, warmup_epochs=1.0, monitor="valid_loss",
+                 image_cache_mb=1024, verbose=0):
         super().__init__(**shared_params(locals()))
         self.backbone = backbone
         self.weights = weights

@@ -59,7 +59,8 @@ class MultiTaskUNet(BaseImageNet):
     class_weight : None, "balanced" or dict, default="balanced"
         Class weights of the cross-entropy.
     image_size, clahe, ct_opening, normalize, augment, max_epochs, lr, batch_size, optimizer, \
-weight_decay, device, callbacks, checkpoint, num_workers, random_state, validation_fraction, patience, verbose
+weight_decay, device, callbacks, checkpoint, num_workers, random_state, validation_fraction, patience, \
+precision, lr_schedule, warmup_epochs, monitor, image_cache_mb, verbose
         As :class:`ImageClassifier` (a callable ``augment`` is called as ``augment(x, mask)``
         and returns both). ``history_`` also records ``valid_dice``.
 
@@ -96,7 +97,9 @@ weight_decay, device, callbacks, checkpoint, num_workers, random_state, validati
                  class_weight="balanced", image_size=256, clahe=False, ct_opening=0, normalize="imagenet",
                  augment=None, max_epochs=10, lr=1e-3, batch_size=16, optimizer="adamw", weight_decay=0.0,
                  device="auto", callbacks=None, checkpoint=None, num_workers=0, random_state=None,
-                 validation_fraction=0.1, patience=5, verbose=0):
+                 validation_fraction=0.1, patience=5,
+                 precision="fp32", lr_schedule=None, warmup_epochs=1.0, monitor="valid_loss",
+                 image_cache_mb=1024, verbose=0):
         super().__init__(**shared_params(locals()))
         self.in_channels = in_channels
         self.dropout = dropout

@@ -106,6 +106,26 @@ def test_frozen_stages_do_not_change(xrays):
     assert "valid_loss" not in emb.net_.history[-1]
 
 
+def test_freeze_speaks_the_image_classifier_vocabulary(xrays):
+    X, y = xrays
+    params = {**PARAMS, "trainable_layers": "all", "max_epochs": 1, "validation_fraction": None}
+    emb = FineTunedEmbedder(random_state=3, freeze=["conv1", "bn1", "layer1"], **params).fit(X, y)
+    initial = BackboneClassifier("resnet18", hidden=8, random_state=emb.net_.module__random_state)
+    trained, start = emb.module_.backbone.state_dict(), initial.backbone.state_dict()
+    for name, tensor in start.items():  # frozen: weights and batch-norm statistics unchanged
+        if name.split(".")[0] in {"conv1", "bn1", "layer1"}:
+            torch.testing.assert_close(trained[name], tensor, msg=name)
+    assert not torch.equal(trained["layer4.1.conv2.weight"], start["layer4.1.conv2.weight"])
+    assert emb.module_.train().backbone.bn1.training is False and emb.module_.backbone.layer4.training
+    # the same first stages as trainable_layers counts from the other end (resnet18: 6 stages)
+    same = BackboneClassifier("resnet18", hidden=8, freeze=3, random_state=0)
+    other = BackboneClassifier("resnet18", hidden=8, trainable_layers=3, random_state=0)
+    grads = [[p.requires_grad for p in net.backbone.parameters()] for net in (same, other)]
+    assert grads[0] == grads[1]
+    with pytest.raises(ValueError, match="give only freeze"):
+        FineTunedEmbedder(freeze=2, **{**params, "trainable_layers": 1}).fit(X, y)
+
+
 def test_pickle_round_trip_and_clone(fitted, xrays):
     X, _ = xrays
     buffer = io.BytesIO()
