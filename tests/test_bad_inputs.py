@@ -362,13 +362,9 @@ def test_estimators_name_a_bad_file(scan_files, tmp_path, monkeypatch, estimator
 
 # Entry points whose owners have not yet added the one-line ``check_labels`` call (see the
 # report): they fail with a message that names no input, or accept NaN as a class.
-_NEEDS_CHECK_LABELS = {
-    ("FineTunedEmbedder", "nan"): "self._fit_preprocessing(X, y) in skcovid/embedders/_finetuned.py",
-    ("FineTunedEmbedder", "mixed"): "self._fit_preprocessing(X, y) in skcovid/embedders/_finetuned.py",
-    ("ImageClassifier", "mixed"): "y = check_labels(y) in skcovid/nets/_base.py _encode_targets",
-}
+_NEEDS_CHECK_LABELS = {}
 # Entry points whose own message names y, but not the rows (check_labels would add them).
-_NAMES_Y_ONLY = {("ImageClassifier", "nan"), ("FineTunedEmbedder", "one_class"), ("ImageClassifier", "one_class")}
+_NAMES_Y_ONLY = set()
 
 BAD_LABELS = {
     "nan": (lambda y: np.where(np.arange(len(y)) == 3, np.nan, (y == "COVID").astype(float)),

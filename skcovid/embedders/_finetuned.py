@@ -248,7 +248,7 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
         self : FineTunedEmbedder
         """
         check_estimator_params(self)
-        table = self._fit_preprocessing(X)
+        table = self._fit_preprocessing(X, y)
         y = column_or_1d(y, warn=True)
         if len(y) != len(table):
             raise ValueError(f"X has {len(table)} scans but y has {len(y)} labels.")

@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..preprocessing import ScanDataset, ScanPreprocessor
 from ..utils import (
+    check_labels,
     check_scan_table,
     early_stopping_split,
     resolve_device,
@@ -146,6 +147,7 @@ class BaseImageNet(ClassifierMixin, BaseEstimator):
                 f"y must be one label per scan (1-D); got shape {y.shape}. "
                 "For several labels per scan use ImageClassifier(multilabel=True)."
             )
+        y = check_labels(y)  # missing or mixed-type labels, named by row
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
