@@ -8,6 +8,8 @@
 - :class:`MultiTaskFeatures`: task-specific and shared features side by side;
 - :class:`ClassifierHead`: the MLP classifier on top;
 - :func:`make_mtl_pipeline` and :class:`MultiModalMTLClassifier`: the standard system;
+- :class:`PerModalitySampler`: SMOTE (or any imbalanced-learn sampler) within each modality,
+  before the head;
 - :func:`probe_modality`: how well a fresh classifier reads the modality from features;
 - :func:`predict_patients`, :func:`fuse_probabilities`: one prediction per patient.
 """
@@ -18,6 +20,7 @@ from ._fusion import fuse_probabilities, predict_patients
 from ._head import ClassifierHead
 from ._pipeline import MultiModalMTLClassifier, make_embedder, make_mtl_pipeline
 from ._probe import ModalityProbeResult, probe_modality
+from ._resample import PerModalitySampler
 from ._router import ModalityRouter
 from ._shared import SharedFeatureExtractor
 from ._task_specific import TaskSpecificExtractor
@@ -29,6 +32,7 @@ __all__ = [
     "MultiModalMTLClassifier",
     "ModalityProbeResult",
     "MultiTaskFeatures",
+    "PerModalitySampler",
     "SharedFeatureExtractor",
     "TaskSpecificExtractor",
     "fuse_probabilities",

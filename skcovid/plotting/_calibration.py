@@ -7,7 +7,7 @@ from scipy import stats
 
 from ..metrics._validation import binary_target, check_labels, check_same_length, check_scores
 from ..utils._param_validation import Interval, Options, check_param
-from ._common import estimator_scores, new_axes
+from ._common import estimator_scores, legend_below, new_axes
 
 
 def _wilson_interval(successes, trials, ci):
@@ -115,7 +115,7 @@ class CalibrationDisplay:
             ax.plot([0, 1], [0, 1], "k:", lw=1, label="Perfectly calibrated")
         ax.set(xlabel="Mean predicted probability", ylabel="Fraction of positives",
                xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), aspect="equal")
-        ax.legend(loc="upper left")
+        legend_below(ax)
         self.ax_, self.figure_ = ax, ax.figure
         return self
 

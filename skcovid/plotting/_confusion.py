@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.metrics import confusion_matrix
 
 from ..metrics._validation import check_labels, check_same_length
+from ._common import wrap_label
 
 
 class ConfusionMatrixDisplay:
@@ -78,7 +79,8 @@ class ConfusionMatrixDisplay:
         if axes is None:
             import matplotlib.pyplot as plt
 
-            _, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 4), squeeze=False)
+            _, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 4), squeeze=False,
+                                   layout="constrained")
         axes = np.asarray(axes, dtype=object).ravel()
         if len(axes) != len(groups):
             raise ValueError(f"axes has {len(axes)} axes but there are {len(groups)} groups "
@@ -91,6 +93,7 @@ class ConfusionMatrixDisplay:
             display.plot(ax=ax, include_values=include_values, cmap=cmap, colorbar=colorbar,
                          values_format=values_format, xticks_rotation=xticks_rotation)
             ax.set_title(titles.get(group, str(group)))
+            _wrap_tick_labels(ax)
             self.displays_[group] = display
         self.ax_, self.figure_ = axes, axes[0].figure
         return self
@@ -168,6 +171,19 @@ class ConfusionMatrixDisplay:
                                  "as an array or a DataFrame X with that column.")
             by = X[by]
         return cls.from_predictions(y, estimator.predict(X), by=by, **kwargs)
+
+
+def _wrap_tick_labels(ax):
+    """Break long class names over lines: x labels to the width of a column, y at 12 chars."""
+    ticks = ax.xaxis.get_ticklabels()
+    if not ticks:
+        return
+    column_inches = ax.get_position().width * ax.figure.get_figwidth() / len(ticks)
+    char_inches = 0.6 * ticks[0].get_fontsize() / 72  # an average character of a sans font
+    columns = max(6, int(column_inches / char_inches) - 1)
+    for axis, width in ((ax.xaxis, columns), (ax.yaxis, 12)):
+        axis.set_ticks(axis.get_ticklocs(),
+                       [wrap_label(tick.get_text(), width) for tick in axis.get_ticklabels()])
 
 
 def plot_confusion_matrices(y_true, y_pred, *, by=None, **kwargs):

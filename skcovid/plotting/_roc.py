@@ -4,7 +4,7 @@ from sklearn.metrics import auc, roc_curve
 
 from ..metrics._validation import binary_target, check_labels, check_same_length, check_scores
 from ..stats import auc_ci
-from ._common import estimator_scores, new_axes
+from ._common import estimator_scores, legend_below, new_axes
 
 
 class RocCurveDisplay:
@@ -97,7 +97,7 @@ class RocCurveDisplay:
         ax.set(xlabel="False positive rate (1 - specificity)",
                ylabel="True positive rate (sensitivity)",
                xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), aspect="equal")
-        ax.legend(loc="lower right")
+        legend_below(ax)
         self.ax_, self.figure_ = ax, ax.figure
         return self
 

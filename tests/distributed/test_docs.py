@@ -12,4 +12,5 @@ def test_public_names_are_in_the_api_reference_and_the_scaling_page_is_in_the_to
     api = (ROOT / "docs" / "api.rst").read_text()
     section = api.split(".. currentmodule:: skcovid.distributed\n", 1)[1].split(".. currentmodule::", 1)[0]
     assert set(skcovid.distributed.__all__) <= set(re.findall(r"^   (\w+)$", section, flags=re.M))
-    assert re.search(r"^   scaling$", (ROOT / "docs" / "index.rst").read_text(), flags=re.M)
+    toctrees = "\n".join(path.read_text() for path in (ROOT / "docs").rglob("*.rst"))
+    assert re.search(r"^\s+(\S+/)?scaling$", toctrees, flags=re.M), "no toctree links the scaling page"

@@ -8,6 +8,8 @@ from sklearn.svm import LinearSVC
 
 from skcovid.plotting import CalibrationDisplay
 
+from ._layout import assert_axes_labelled, assert_legend_off_the_data, assert_readable
+
 RNG = np.random.RandomState(0)
 PROBA = RNG.rand(400)
 Y = (RNG.rand(400) < PROBA ** 1.5).astype(int)
@@ -54,3 +56,10 @@ def test_from_estimator_and_errors():
         CalibrationDisplay.from_predictions(y, X[:, 0])
     with pytest.raises(ValueError, match="'strategy' parameter"):
         CalibrationDisplay.from_predictions(y, np.full(150, 0.5), strategy="kmeans")
+
+
+def test_default_figure_reads_well():
+    display = CalibrationDisplay.from_predictions(Y, PROBA, name="MTL (adversarial)")
+    assert_axes_labelled(display.ax_)
+    assert_legend_off_the_data(display.ax_)
+    assert_readable(display.figure_)

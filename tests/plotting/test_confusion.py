@@ -6,6 +6,8 @@ from sklearn.metrics import confusion_matrix
 
 from skcovid.plotting import ConfusionMatrixDisplay, plot_confusion_matrices
 
+from ._layout import assert_axes_labelled, assert_readable
+
 RNG = np.random.RandomState(0)
 LABELS = np.array(["COVID", "Non_COVID"])
 Y = LABELS[RNG.randint(2, size=90)]
@@ -52,3 +54,22 @@ def test_from_estimator_with_modality_column():
     assert set(display.confusion_matrices) == {"ct", "xray"}
     with pytest.raises(ValueError, match="names no column"):
         ConfusionMatrixDisplay.from_estimator(model, table, Y, by="patient")
+
+
+def test_default_figure_reads_well():
+    display = plot_confusion_matrices(Y, PRED, by=MODALITY)
+    for ax in display.ax_:
+        assert_axes_labelled(ax)
+    assert_readable(display.figure_)
+
+
+def test_long_class_names_are_wrapped_to_fit():
+    labels = np.array(["COVID", "Non_COVID_pneumonia", "Normal lungs (healthy)"])
+    y_true, y_pred = labels[np.arange(90) % 3], labels[RNG.randint(3, size=90)]
+    display = plot_confusion_matrices(y_true, y_pred, by=MODALITY)
+    ticks = [t.get_text() for t in display.ax_[0].get_yticklabels()]
+    assert ticks == ["COVID", "Non_COVID_\npneumonia", "Normal lungs\n(healthy)"]
+    unwrapped = [t.get_text().replace("\n", " ").replace("_ ", "_") for t in display.ax_[1].get_xticklabels()]
+    assert unwrapped == list(labels)
+    assert display.display_labels.tolist() == labels.tolist()  # only the ticks are wrapped
+    assert_readable(display.figure_)

@@ -8,6 +8,8 @@ from sklearn.svm import LinearSVC
 from skcovid.plotting import RocCurveDisplay
 from skcovid.stats import auc_ci
 
+from ._layout import assert_axes_labelled, assert_legend_off_the_data, assert_readable
+
 RNG = np.random.RandomState(0)
 Y = RNG.randint(2, size=200)
 SCORE = Y * 0.8 + RNG.normal(size=200)
@@ -56,3 +58,35 @@ def test_errors():
         RocCurveDisplay.from_predictions(np.ones(5), np.arange(5.0))
     with pytest.raises(ValueError, match="binary classifier"):
         RocCurveDisplay.from_estimator(LogisticRegression(), np.ones((3, 2)), [0, 1, 0])
+
+
+def _three_modality_curves(ax=None):
+    rng = np.random.RandomState(0)
+    y = np.where(rng.rand(300) < 0.5, "COVID", "Non_COVID")
+    for name, shift in [("MTL (adversarial)", 1.5), ("task-specific only", 1.0), ("shared only", 0.6)]:
+        display = RocCurveDisplay.from_predictions(
+            y, (y == "COVID") * shift + rng.normal(size=300), pos_label="COVID", name=name, ax=ax)
+        ax = display.ax_
+    return display
+
+
+def test_default_figure_reads_well_with_three_curves_and_cis():
+    display = _three_modality_curves()
+    assert len(display.ax_.get_legend().get_texts()) == 3
+    assert_axes_labelled(display.ax_)
+    assert_legend_off_the_data(display.ax_)
+    assert_readable(display.figure_)
+
+
+def test_side_by_side_panels_saved_tight_do_not_overlap(tmp_path):
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 5))  # as the demo's roc.png
+    for ax in axes:
+        _three_modality_curves(ax)
+        ax.set_title("ROC, xray (n = 300)")
+    assert_readable(figure, inside=False)
+    for ax in axes:
+        assert_legend_off_the_data(ax)
+    figure.savefig(tmp_path / "roc.png", bbox_inches="tight")  # the legends are kept
+    assert plt.imread(tmp_path / "roc.png").shape[0] > figure.get_figheight() * figure.dpi
