@@ -82,7 +82,7 @@ def test_bad_input(data):
         MultiTaskUNet(**TINY).fit(X.assign(mask=np.nan), y)
     with pytest.raises(ValueError, match="but y has"):
         MultiTaskUNet(**TINY).fit(X, y[:-1])
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="holds 1 class"):
         MultiTaskUNet(**TINY).fit(X, np.full(len(y), "COVID"))
     with pytest.raises(ValueError, match="channels"):
         MultiTaskUNet(**{**TINY, "channels": 16}).fit(X, y)
