@@ -81,11 +81,11 @@ print(f"images forwarded through the CNN: {forward_pass_count()} for {len(X)} sc
 # ``FineTunedEmbedder`` trains ``backbone -> dense(hidden) -> leaky ReLU -> logits`` with
 # skorch, stopping early on a validation split carved by patient from the training rows.
 # ``trainable_layers=k`` would freeze all but the last ``k`` stages. With 90 training scans,
-# random initial weights and five short epochs, expect little better than chance here; start
+# random initial weights and three short epochs, expect little better than chance here; start
 # from ImageNet weights (``weights="DEFAULT"``) on real data. ``transform`` returns the
 # ``hidden``-wide activation of the dense layer, the input of the logits.
 train = (X["split"] == "train").to_numpy()
-tuned = FineTunedEmbedder("resnet18", hidden=32, image_size=48, max_epochs=5, lr=3e-4,
+tuned = FineTunedEmbedder("resnet18", hidden=32, image_size=48, max_epochs=3, lr=3e-4,
                           random_state=0, device="cpu")
 tuned.fit(X[train], y[train])
 print(f"epochs run: {len(tuned.net_.history)}, test accuracy: {tuned.score(X[~train], y[~train]):.2f}")

@@ -120,7 +120,7 @@ plt.show()
 # adversary is fooled. The honest judge is the fresh discriminator trained on each
 # epoch's validation features (``valid_probe_balanced_accuracy``, recorded once the ramp
 # has risen): an epoch may be kept only while it stays in the shaded band
-# (``invariance_tolerance=0.1`` around chance). Middle: the validation diagnosis loss,
+# (``invariance_tolerance=0.05`` around chance). Middle: the validation diagnosis loss,
 # with the kept epoch marked. Right: the adversarial weight
 # λ_p = λ · (2 / (1 + exp(-10 p)) - 1) over training progress p (λ = ``adversarial_weight``).
 
@@ -134,7 +134,7 @@ def curve(history, key):
 fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
 colors = {"no adversary": "tab:gray", "gradient reversal": "tab:green"}
 ax = axes[0]
-ax.axhspan(0.4, 0.6, color="0.9", label="chance ± tolerance")
+ax.axhspan(0.45, 0.55, color="0.9", label="chance ± tolerance")
 for name, extractor in extractors.items():
     role = "observer" if extractor.adversarial is None else "adversary"
     ax.plot(*curve(extractor.history_, "valid_discriminator_balanced_accuracy"), c=colors[name],

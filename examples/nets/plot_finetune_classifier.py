@@ -23,7 +23,7 @@ from imblearn.pipeline import make_pipeline
 from skcovid.datasets import make_synthetic_scans
 from skcovid.nets import ImageClassifier
 
-data = make_synthetic_scans(200, modalities="xray", image_size=64, covid_fraction=0.3, random_state=0)
+data = make_synthetic_scans(140, modalities="xray", image_size=48, covid_fraction=0.3, random_state=0)
 X, y = data.data, data.target.to_numpy()
 train = (X["split"] == "train").to_numpy()
 print("training labels:", dict(zip(*np.unique(y[train], return_counts=True))))
@@ -39,7 +39,7 @@ print("training labels:", dict(zip(*np.unique(y[train], return_counts=True))))
 # restored. ``augment="default"`` adds small random rotations and shifts.
 clf = ImageClassifier(
     "resnet18", weights=None, freeze=["conv1", "bn1"], head_hidden=(64,),
-    image_size=64, max_epochs=6, lr=1e-3, batch_size=16,
+    image_size=48, max_epochs=3, lr=1e-3, batch_size=16,
     validation_fraction=0.2, patience=None, random_state=0, device="cpu",
 )
 model = make_pipeline(RandomOverSampler(random_state=0), clf)

@@ -19,7 +19,7 @@ from sklearn.metrics import f1_score
 from skcovid.datasets import make_synthetic_scans
 from skcovid.nets import ImageClassifier
 
-data = make_synthetic_scans(200, modalities="xray", image_size=48, random_state=1)
+data = make_synthetic_scans(160, modalities="xray", image_size=48, random_state=1)
 X = data.data
 covid = (data.target == "COVID").to_numpy()
 other = np.random.default_rng(0).uniform(size=len(X)) < 0.25

@@ -18,7 +18,7 @@ import numpy as np
 from skcovid.datasets import make_synthetic_scans
 from skcovid.nets import MultiTaskUNet
 
-data = make_synthetic_scans(160, modalities="xray", image_size=64, random_state=0)
+data = make_synthetic_scans(120, modalities="xray", image_size=48, random_state=0)
 X, y = data.data.copy(), data.target.to_numpy()
 X.loc[X.index[::2], "mask"] = np.nan
 train = (X["split"] == "train").to_numpy()
@@ -27,12 +27,12 @@ print(f"{X['mask'][train].notna().sum()} of {train.sum()} training scans have a 
 # %%
 # A small UNet
 # ------------
-# ``channels`` sets the widths of the encoder levels (the seed uses 32 ... 512).
-# The classification head is narrowed too (the seed's is ``256 -> 128`` with heavy
+# ``channels`` sets the widths of the encoder levels (the default is 32 ... 512).
+# The classification head is narrowed too (the default is ``256 -> 128`` with heavy
 # dropout). With so few synthetic scans and epochs the *classification* stays weak; the
 # lungs, which every scan shows, are learnt quickly.
-unet = MultiTaskUNet(channels=(8, 16, 32, 64), head_hidden=(64,), head_dropout=0.1, image_size=64,
-                     max_epochs=8, lr=1e-3, batch_size=16, validation_fraction=None, random_state=0,
+unet = MultiTaskUNet(channels=(8, 16, 32, 64), head_hidden=(64,), head_dropout=0.1, image_size=48,
+                     max_epochs=6, lr=1e-3, batch_size=16, validation_fraction=None, random_state=0,
                      device="cpu")
 unet.fit(X[train], y[train])
 X_test = data.data[~train]  # the test scans with all their masks

@@ -37,6 +37,11 @@ def _as_input(X):
     """A DataFrame stays one (its columns are routed by name); anything else becomes a 2-D array."""
     if isinstance(X, pd.DataFrame):
         return X
+    if hasattr(X, "toarray"):  # scipy.sparse
+        raise TypeError(
+            "MultiTaskFeatures does not support sparse input: pass a dense array or a DataFrame "
+            "(X.toarray())."
+        )
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(
