@@ -45,8 +45,8 @@ def _as_input(X):
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(
-            f"Expected a 2-D array or a DataFrame of features, got an array of shape {X.shape}; "
-            "reshape your data (X.reshape(-1, 1) for one feature, X.reshape(1, -1) for one sample)."
+            f"Expected a 2-D array or a DataFrame of features, got an array of shape {X.shape}. "
+            "Reshape your data: X.reshape(-1, 1) for one feature, X.reshape(1, -1) for one sample."
         )
     return X
 
@@ -317,6 +317,11 @@ class MultiTaskFeatures(FrameOutputMixin, TransformerMixin, BaseEstimator, auto_
             if column in X.columns:
                 frame[column] = X[column].to_numpy()
         return frame
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the branches' networks compute in float32
+        return tags
 
     def get_feature_names_out(self, input_features=None):
         """The concatenated feature names (without passthrough columns)."""
