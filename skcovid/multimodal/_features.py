@@ -200,6 +200,11 @@ class MultiTaskFeatures(FrameOutputMixin, TransformerMixin, BaseEstimator, auto_
         -------
         self : MultiTaskFeatures
         """
+        self._fit(X, y)
+        return self
+
+    def _fit(self, X, y):
+        """Fit the branches on all rows; return each branch's in-sample feature values."""
         check_estimator_params(self)
         X = _as_input(X)
         y = check_labels(y)  # here, where row positions are the caller's, not a modality's subset
@@ -208,11 +213,10 @@ class MultiTaskFeatures(FrameOutputMixin, TransformerMixin, BaseEstimator, auto_
         outputs = []
         for name, estimator in self._branches():
             fitted = self._clone(estimator)
-            inputs = _branch_input(X, name)
-            outputs.append((name, fitted.fit_transform(inputs, y)))
+            outputs.append((name, fitted.fit_transform(_branch_input(X, name), y)))
             setattr(self, f"{name}_", fitted)
         self._concatenate(X, outputs, reset=True)
-        return self
+        return {name: _feature_values(output) for name, output in outputs}
 
     def fit_transform(self, X, y=None):
         """Fit both branches on all rows and return *out-of-fold* features of ``X`` (see above).
@@ -227,14 +231,11 @@ class MultiTaskFeatures(FrameOutputMixin, TransformerMixin, BaseEstimator, auto_
         DataFrame (for a DataFrame ``X``) or ndarray
         """
         X = _as_input(X)
-        y = check_labels(y)
-        self.fit(X, y)
+        full = self._fit(X, y)  # the final branches' in-sample features: the targets of `align`
         if self.cv is None:
             return self.transform(X)
-        y = np.asarray(y)
+        y = check_labels(y)
         modality = column_of(X, "modality")
-        full = {name: _feature_values(self._branch(name).transform(_branch_input(X, name)))
-                for name, _ in self._branches()}
         oof = {name: np.empty_like(values, dtype=np.float32) for name, values in full.items()}
         for train, test in self._folds(X, y):
             rows_train, rows_test = _rows(X, train), _rows(X, test)
@@ -254,9 +255,6 @@ class MultiTaskFeatures(FrameOutputMixin, TransformerMixin, BaseEstimator, auto_
             if column in X.columns:
                 frame[column] = X[column].to_numpy()
         return frame
-
-    def _branch(self, name):
-        return getattr(self, f"{name}_")
 
     def _folds(self, X, y):
         from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, check_cv

@@ -40,8 +40,8 @@ def test_defaults_hide_the_modality_on_real_scans(real_invariance, real_texture)
     for mode in ("gradient_reversal", "minimax"):
         probe = real_invariance[mode][1]
         assert probe.balanced_accuracy < plain.balanced_accuracy - 0.15, mode
-        assert probe.balanced_accuracy < 0.72, mode
-    assert real_invariance["gradient_reversal"][1].balanced_accuracy < 0.68
+        assert probe.balanced_accuracy < 0.65, mode  # measured 0.590 / 0.602 (goal: <= 0.60)
+    assert real_invariance["gradient_reversal"][1].balanced_accuracy < 0.62
 
 
 @pytest.mark.real_data
