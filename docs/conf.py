@@ -33,6 +33,8 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    # MathJax 3 shipped in a wheel and copied into _static/: formulas render offline
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -115,18 +117,6 @@ if "python" not in intersphinx_mapping:
 nitpick_ignore_regex = [(r"py:.*", rf"{re.escape(name)}(\..*)?") for name in _EXTERNAL]
 # pandas' own annotations of ``DataFrame.__init__``, shown in ClinicalReport's signature
 nitpick_ignore = [("py:class", "Axes"), ("py:class", "Dtype")]
-# Docstrings that point at private names; each is a slip to fix in the docstring itself
-# (name the public object, or drop the role). Listed so that any *new* one fails the build.
-nitpick_ignore += [
-    ("py:class", "skcovid.multimodal._adversarial_net.AdversarialNet"),  # SharedFeatureExtractor
-    ("py:func", "default_probe"),  # probe_modality
-    ("py:data", "ACTIVATIONS"),  # modules.MLP
-    # FineTunedEmbedder, BackboneMLPClassifier
-    ("py:func", "skcovid.modules._embedding_heads.backbone_stages"),
-    ("py:attr", "blocks_"),  # EmbedderUnion: :attr:`blocks_` needs the class, or plain ``blocks_``
-    ("py:func", "skcovid.nets._augment.recipe_augmenters"),  # ImageClassifier
-    ("py:func", "frozen_prefixes"),  # modules.BackboneClassifier
-]
 
 
 def _unlink_external_labels(app, env, node, contnode):
@@ -184,8 +174,11 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
     # the order of the user guide; a new folder is listed at the end
-    "subsection_order": [f"../examples/{name}" for name in (
-        "datasets", "embedders", "multimodal", "nets", "evaluation", "explain", "deployment")] + ["*"],
+    "subsection_order": [
+        f"../examples/{name}"
+        for name in ("datasets", "embedders", "multimodal", "nets", "evaluation", "explain", "deployment")
+    ]
+    + ["*"],
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "reference_url": {"skcovid": None},

@@ -5,8 +5,13 @@ image once (texture features by default; a CNN embedder with ``--embedder``, fit
 training split only), fits the multi-task system with and without adversarial shared
 features and two baselines on the same embeddings, evaluates them on the test split (per
 modality, with bootstrap CIs), tests the differences (McNemar, DeLong), measures how well a
-fresh probe reads the modality from the shared features, and writes ``model.skcovid``
-(:func:`skcovid.persistence.dump`: no pickle), ``report.json`` and plots under ``--out``.
+fresh probe reads the modality from the shared features, and writes under ``--out``:
+``model.skcovid`` (:func:`skcovid.persistence.dump`: no pickle), ``report.json``,
+``confusion_matrices.png`` (the main model, one panel per modality) and ``roc.png`` (every
+model, one panel per modality). The files have the names ``skcovid evaluate`` gives them,
+and the models keep one name everywhere: the ``model`` column of ``report.json``, the
+paired tests and the ROC legends (``mtl_adversarial``, the main model; ``mtl``;
+``single_modality``; ``logistic_regression``).
 ``--data DIR`` does the same on a folder laid out as ``X_Ray_Train/COVID``,
 ``CT_Scan_Test/Non_COVID``, ...
 
@@ -164,6 +169,11 @@ def _embed(X_train, y_train, X_test, settings, progress):
 
 
 def _plots(out, y_test, results, modality):
+    """Write ``confusion_matrices.png`` and ``roc.png`` under ``out``; return their names.
+
+    ``results`` maps each model's name to its test-split result; the names label the ROC
+    curves as they label the rows of the report.
+    """
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -179,13 +189,13 @@ def _plots(out, y_test, results, modality):
     figure, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 5), squeeze=False)
     for ax, group in zip(axes[0], groups):
         rows = np.asarray(modality) == group
-        for name, result in results.items():
+        for model, result in results.items():
             if len(set(y_test[rows])) == 2:  # the AUC's DeLong CI needs two scans of each class
                 RocCurveDisplay.from_predictions(
                     y_test[rows],
                     positive_scores(result, POS_LABEL)[rows],
                     pos_label=POS_LABEL,
-                    name=name,
+                    name=model,
                     ax=ax,
                     ci=0.95 if two_of_each(y_test[rows]) else None,
                 )

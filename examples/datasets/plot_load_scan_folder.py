@@ -72,8 +72,10 @@ print("patients on both sides:", train_patients & test_patients)
 X_fit, X_val, y_fit, y_val = train_test_split_by_patient(
     X[X["split"] == "train"], y[X["split"] == "train"], test_size=0.2, random_state=0
 )
-print(f"{len(X_fit)} scans to fit, {len(X_val)} to validate; shared patients:",
-      set(X_fit["patient"]) & set(X_val["patient"]))
+print(
+    f"{len(X_fit)} scans to fit, {len(X_val)} to validate; shared patients:",
+    set(X_fit["patient"]) & set(X_val["patient"]),
+)
 
 # %%
 # Scans and masks as read from disk

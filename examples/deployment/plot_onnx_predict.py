@@ -38,9 +38,19 @@ from skcovid.persistence import dump, load, read_manifest
 data = make_synthetic_scans(120, modalities="xray", image_size=48, random_state=0)
 X, y = data.data, data.target.to_numpy()
 train = (X["split"] == "train").to_numpy()
-clf = ImageClassifier("resnet18", weights=None, head_hidden=(), head_dropout=0.0, image_size=48,
-                      max_epochs=3, lr=1e-3, batch_size=16, validation_fraction=None, random_state=0,
-                      device="cpu")
+clf = ImageClassifier(
+    "resnet18",
+    weights=None,
+    head_hidden=(),
+    head_dropout=0.0,
+    image_size=48,
+    max_epochs=3,
+    lr=1e-3,
+    batch_size=16,
+    validation_fraction=None,
+    random_state=0,
+    device="cpu",
+)
 clf.fit(X[train], y[train])
 print(f"test accuracy: {clf.score(X[~train], y[~train]):.2f}")
 
@@ -80,8 +90,19 @@ new_scans.mkdir()
 for k, image in enumerate(X.loc[~train, "image"].iloc[:6]):
     Image.fromarray(image).save(new_scans / f"scan-{k}.png")
 
-exit_code = skcovid_command(["predict", "--model", str(work / "model.skcovid"), "--images", str(new_scans),
-                             "--out", str(work / "predictions"), "--threshold", "0.4"])
+exit_code = skcovid_command(
+    [
+        "predict",
+        "--model",
+        str(work / "model.skcovid"),
+        "--images",
+        str(new_scans),
+        "--out",
+        str(work / "predictions"),
+        "--threshold",
+        "0.4",
+    ]
+)
 print("exit code", exit_code)
 predictions = pd.read_csv(work / "predictions" / "predictions.csv")
 table = predictions.drop(columns=["overlay", "error"], errors="ignore").round(3)
@@ -104,8 +125,21 @@ plt.show()
 
 # %%
 # The same command runs the ONNX export, without Grad-CAM:
-skcovid_command(["predict", "--model", str(onnx_path), "--images", str(new_scans),
-                 "--out", str(work / "predictions-onnx"), "--threshold", "0.4", "--no-gradcam"])
+skcovid_command(
+    [
+        "predict",
+        "--model",
+        str(onnx_path),
+        "--images",
+        str(new_scans),
+        "--out",
+        str(work / "predictions-onnx"),
+        "--threshold",
+        "0.4",
+        "--no-gradcam",
+    ]
+)
 onnx_predictions = pd.read_csv(work / "predictions-onnx" / "predictions.csv")
-print("same decisions as the .skcovid model:",
-      (onnx_predictions["predicted"] == predictions["predicted"]).all())
+print(
+    "same decisions as the .skcovid model:", (onnx_predictions["predicted"] == predictions["predicted"]).all()
+)

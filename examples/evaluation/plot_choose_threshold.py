@@ -52,8 +52,10 @@ screen = PerModalityThresholdClassifierCV(
 ).fit(X_train, y_train)
 for modality, result in screen.threshold_results_.items():
     low, high = result.threshold_ci
-    print(f"{modality:>4}: threshold {result.threshold:.3f} [{low:.3f}, {high:.3f}], "
-          f"out-of-fold sensitivity {result.sensitivity:.2f}, specificity {result.specificity:.2f}")
+    print(
+        f"{modality:>4}: threshold {result.threshold:.3f} [{low:.3f}, {high:.3f}], "
+        f"out-of-fold sensitivity {result.sensitivity:.2f}, specificity {result.specificity:.2f}"
+    )
 
 # %%
 # What the thresholds achieve on the test patients
@@ -64,8 +66,15 @@ proba = screen.predict_proba(X_test)[:, list(screen.classes_).index("COVID")]
 at_half = np.where(proba >= 0.5, "COVID", "Non_COVID")
 tuned = screen.predict(X_test)
 for name, predicted in (("threshold 0.5", at_half), ("tuned per modality", tuned)):
-    report = clinical_report(y_test, y_pred=predicted, pos_label="COVID", groups=X_test["patient"],
-                             by=X_test["modality"], n_bootstraps=500, random_state=0)
+    report = clinical_report(
+        y_test,
+        y_pred=predicted,
+        pos_label="COVID",
+        groups=X_test["patient"],
+        by=X_test["modality"],
+        n_bootstraps=500,
+        random_state=0,
+    )
     rows = report[report["metric"].isin(["sensitivity", "specificity"])]
     print(f"\n{name}")
     print(rows[["group", "metric", "value", "ci_low", "ci_high"]].round(3).to_string(index=False))
@@ -83,8 +92,9 @@ for modality, color in (("xray", "tab:orange"), ("ct", "tab:blue")):
     ax.plot(fpr, tpr, color=color, label=modality)
     for threshold, marker in ((screen.thresholds_[modality], "o"), (0.5, "x")):
         predicted = proba[rows] >= threshold
-        ax.scatter(np.mean(predicted[~truth]), np.mean(predicted[truth]), color=color, marker=marker, s=70,
-                   zorder=3)
+        ax.scatter(
+            np.mean(predicted[~truth]), np.mean(predicted[truth]), color=color, marker=marker, s=70, zorder=3
+        )
 ax.scatter([], [], color="k", marker="o", label="tuned threshold")
 ax.scatter([], [], color="k", marker="x", label="threshold 0.5")
 ax.axhline(0.9, color="0.6", ls=":", lw=1, label="target sensitivity")

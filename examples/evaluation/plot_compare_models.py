@@ -63,17 +63,24 @@ score_forest = forest.predict_proba(X.iloc[test])[:, covid]
 # ``groups`` makes the bootstrap draw patients, not scans; ``by`` gives one block per
 # modality. String labels need ``pos_label``.
 report = clinical_report(
-    y[test], score_logreg, pos_label="COVID", groups=patient[test], by=modality[test],
-    n_bootstraps=1000, random_state=0,
+    y[test],
+    score_logreg,
+    pos_label="COVID",
+    groups=patient[test],
+    by=modality[test],
+    n_bootstraps=1000,
+    random_state=0,
 )
 print(report.round(3).to_string(index=False))
 
 # %%
 # Ignoring the patients makes the intervals look narrower than they are:
-naive = clinical_report(y[test], score_logreg, pos_label="COVID", n_bootstraps=1000,
-                        random_state=0).set_index("metric")
-clustered = clinical_report(y[test], score_logreg, pos_label="COVID", groups=patient[test],
-                            n_bootstraps=1000, random_state=0).set_index("metric")
+naive = clinical_report(
+    y[test], score_logreg, pos_label="COVID", n_bootstraps=1000, random_state=0
+).set_index("metric")
+clustered = clinical_report(
+    y[test], score_logreg, pos_label="COVID", groups=patient[test], n_bootstraps=1000, random_state=0
+).set_index("metric")
 for name, table in (("scans", naive), ("patients", clustered)):
     low, high = table.loc["sensitivity", ["ci_low", "ci_high"]]
     print(f"sensitivity CI resampling {name}: [{low:.3f}, {high:.3f}]")
@@ -87,9 +94,11 @@ for name, table in (("scans", naive), ("patients", clustered)):
 mcnemar = mcnemar_test(y[test], logreg.predict(X.iloc[test]), forest.predict(X.iloc[test]))
 print(f"McNemar ({mcnemar.method}): b={mcnemar.b}, c={mcnemar.c}, p={mcnemar.pvalue:.3f}")
 delong = delong_test(y[test], score_logreg, score_forest, pos_label="COVID")
-print(f"AUC logreg {delong.auc_a:.3f} {np.round(delong.auc_a_ci, 3)}, "
-      f"forest {delong.auc_b:.3f} {np.round(delong.auc_b_ci, 3)}, "
-      f"z={delong.statistic:.2f}, p={delong.pvalue:.3f}")
+print(
+    f"AUC logreg {delong.auc_a:.3f} {np.round(delong.auc_a_ci, 3)}, "
+    f"forest {delong.auc_b:.3f} {np.round(delong.auc_b_ci, 3)}, "
+    f"z={delong.statistic:.2f}, p={delong.pvalue:.3f}"
+)
 
 # %%
 # Several models on the same patient-grouped folds
@@ -104,7 +113,11 @@ comparison = compare_estimators(
         "forest": RandomForestClassifier(n_estimators=50, max_depth=4, random_state=0),
         "prior": DummyClassifier(),
     },
-    X, y, cv=5, groups=patient, scoring="roc_auc",
+    X,
+    y,
+    cv=5,
+    groups=patient,
+    scoring="roc_auc",
 )
 print(comparison.summary.round(3))
 print(comparison.pairwise.round(4).to_string(index=False))
@@ -115,7 +128,8 @@ print("Friedman p =", round(comparison.friedman.pvalue, 4))
 # ------------------------------------------------------------
 fig, ax = plt.subplots(figsize=(5, 5))
 RocCurveDisplay.from_estimator(logreg, X.iloc[test], y[test], pos_label="COVID", ax=ax)
-RocCurveDisplay.from_estimator(forest, X.iloc[test], y[test], pos_label="COVID", ax=ax,
-                               plot_chance_level=True)
+RocCurveDisplay.from_estimator(
+    forest, X.iloc[test], y[test], pos_label="COVID", ax=ax, plot_chance_level=True
+)
 ax.set_title("Held-out patients")
 plt.show()

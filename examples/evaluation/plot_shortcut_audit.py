@@ -56,8 +56,10 @@ else:
     covid = pd.Series(y == "COVID", index=X["patient"]).groupby(level=0).first()
     hospital = {p: "B" if rng.rand() < (0.85 if c else 0.15) else "A" for p, c in covid.items()}
     X["source"] = X["patient"].map(hospital)
-    stamped = [np.where(np.pad(np.ones((6, 6)), ((1, 57), (1, 57))) > 0, 255, im) if s == "B" else im
-               for im, s in zip(X["image"], X["source"])]
+    stamped = [
+        np.where(np.pad(np.ones((6, 6)), ((1, 57), (1, 57))) > 0, 255, im) if s == "B" else im
+        for im, s in zip(X["image"], X["source"])
+    ]
     X["image"] = pd.Series([im.astype(np.uint8) for im in stamped], index=X.index, dtype=object)
     print(pd.crosstab([X["modality"], X["source"]], y))
 
@@ -101,5 +103,4 @@ plt.show()
 # The stratified report gives what an AUC cannot, e.g. the specificity on a source that
 # holds non-COVID scans only:
 stratified = result.stratified
-print(stratified[stratified["metric"].isin(["sensitivity", "specificity"])]
-      .round(3).to_string(index=False))
+print(stratified[stratified["metric"].isin(["sensitivity", "specificity"])].round(3).to_string(index=False))

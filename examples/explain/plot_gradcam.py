@@ -8,6 +8,12 @@ right place we need to *know* the right place, so we paint a bright "lesion" at 
 position on every COVID scan of the synthetic data, train a small
 :class:`~skcovid.nets.ImageClassifier` from scratch (``weights=None``: nothing is
 downloaded), and ask :class:`~skcovid.explain.GradCAM` to explain the COVID class.
+
+To run on a CPU in about a minute the example trains on 90 small (48 x 48) scans for
+four epochs (trained on 60 scans it did not learn the lesion). On real scans, start
+from ImageNet weights (``weights="DEFAULT"``) at the backbone's own size (224) and explain
+the last stage (the default ``target_layer``): the maps are then finer than the 6 x 6 grid
+used here.
 """
 
 # %%
@@ -41,8 +47,17 @@ train = (X["split"] == "train").to_numpy()
 # Train a small classifier
 # ------------------------
 clf = ImageClassifier(
-    "resnet18", weights=None, image_size=size, head_hidden=(), head_dropout=0.0, max_epochs=4, lr=1e-3,
-    batch_size=16, validation_fraction=None, random_state=0, device="cpu",
+    "resnet18",
+    weights=None,
+    image_size=size,
+    head_hidden=(),
+    head_dropout=0.0,
+    max_epochs=4,
+    lr=1e-3,
+    batch_size=16,
+    validation_fraction=None,
+    random_state=0,
+    device="cpu",
 )
 clf.fit(X[train], y[train])
 print(f"accuracy: train {clf.score(X[train], y[train]):.2f}, test {clf.score(X[~train], y[~train]):.2f}")
@@ -73,7 +88,8 @@ print(f"heatmap mass on the lesion: {share:.2f} (uniform map: {np.mean([m.mean()
 fig, axes = plt.subplots(2, 4, figsize=(10, 5.5))
 proba = clf.predict_proba(X.iloc[test_covid])[:, list(clf.classes_).index("COVID")]
 for ax, index, heatmap, p in zip(axes.ravel(), test_covid, heatmaps, proba):
-    plot_gradcam(X["image"].iloc[index], heatmap, mask=X["mask"].iloc[index], ax=ax,
-                 title=f"P(COVID) = {p:.2f}")
+    plot_gradcam(
+        X["image"].iloc[index], heatmap, mask=X["mask"].iloc[index], ax=ax, title=f"P(COVID) = {p:.2f}"
+    )
 fig.tight_layout()
 plt.show()

@@ -137,13 +137,25 @@ ax = axes[0]
 ax.axhspan(0.45, 0.55, color="0.9", label="chance ± tolerance")
 for name, extractor in extractors.items():
     role = "observer" if extractor.adversarial is None else "adversary"
-    ax.plot(*curve(extractor.history_, "valid_discriminator_balanced_accuracy"), c=colors[name],
-            label=f"{name}: {role}")
+    ax.plot(
+        *curve(extractor.history_, "valid_discriminator_balanced_accuracy"),
+        c=colors[name],
+        label=f"{name}: {role}",
+    )
     if extractor.adversarial is not None:
-        ax.plot(*curve(extractor.history_, "valid_probe_balanced_accuracy"), c=colors[name], ls="--",
-                marker=".", label=f"{name}: fresh judge")
-ax.set(xlabel="epoch", ylabel="balanced accuracy (modality)", ylim=(0.3, 1.05),
-       title="modality discriminators, validation rows")
+        ax.plot(
+            *curve(extractor.history_, "valid_probe_balanced_accuracy"),
+            c=colors[name],
+            ls="--",
+            marker=".",
+            label=f"{name}: fresh judge",
+        )
+ax.set(
+    xlabel="epoch",
+    ylabel="balanced accuracy (modality)",
+    ylim=(0.3, 1.05),
+    title="modality discriminators, validation rows",
+)
 ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
 
 ax = axes[1]

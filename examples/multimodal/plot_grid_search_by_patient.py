@@ -79,8 +79,11 @@ ax.errorbar(
     capsize=4,
 )
 ax.axvline(0.5, c="0.5", ls=":", lw=1, label="chance")
-ax.set(xlim=(0.3, 1.0), xlabel="ROC AUC (mean ± std over 2 patient-grouped folds)",
-       title="candidates: texture image size, shared features")
+ax.set(
+    xlim=(0.3, 1.0),
+    xlabel="ROC AUC (mean ± std over 2 patient-grouped folds)",
+    title="candidates: texture image size, shared features",
+)
 ax.legend(loc="lower right")
 plt.tight_layout()
 plt.show()

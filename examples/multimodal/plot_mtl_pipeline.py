@@ -114,15 +114,30 @@ kept = [row for row in history if row.get("selected")]
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
 left.plot(history[:, "epoch"], history[:, "valid_loss"], label="diagnosis")
 right.axhspan(0.45, 0.55, color="0.9", label="chance ± invariance_tolerance")
-right.plot([row["epoch"] for row in judged], [row["valid_probe_balanced_accuracy"] for row in judged],
-           marker=".", c="tab:orange", label="fresh judge")
+right.plot(
+    [row["epoch"] for row in judged],
+    [row["valid_probe_balanced_accuracy"] for row in judged],
+    marker=".",
+    c="tab:orange",
+    label="fresh judge",
+)
 for ax, key in ((left, "valid_loss"), (right, "valid_probe_balanced_accuracy")):
-    ax.scatter([row["epoch"] for row in kept], [row.get(key, np.nan) for row in kept], s=70, c="k",
-               zorder=3, label="kept epoch")
+    ax.scatter(
+        [row["epoch"] for row in kept],
+        [row.get(key, np.nan) for row in kept],
+        s=70,
+        c="k",
+        zorder=3,
+        label="kept epoch",
+    )
     ax.legend(fontsize=8, loc="best", framealpha=0.9)
 left.set(xlabel="epoch", ylabel="cross-entropy", title="validation diagnosis loss")
-right.set(xlabel="epoch", ylabel="balanced accuracy (modality)", ylim=(0.3, 1.0),
-          title="fresh discriminator, validation rows")
+right.set(
+    xlabel="epoch",
+    ylabel="balanced accuracy (modality)",
+    ylim=(0.3, 1.0),
+    title="fresh discriminator, validation rows",
+)
 plt.tight_layout()
 plt.show()
 

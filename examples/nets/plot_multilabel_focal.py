@@ -7,6 +7,11 @@ A scan can carry several findings at once: COVID-19 is also a pneumonia. With
 sigmoid output and ``y`` is a 0/1 table whose columns name the labels. The focal loss
 down-weights easy examples; ``threshold="tune"`` picks, per label, the probability
 threshold that maximises F1 on the early-stopping validation split.
+
+To run in about a minute on a CPU, a ResNet-18 from random weights (``weights=None``) learns
+from about 90 scans of 48 x 48 pixels for five epochs; on real data start from ImageNet
+weights (``weights="DEFAULT"``) at the backbone's size and train until the validation loss
+stops improving (``patience``).
 """
 
 # %%
@@ -30,9 +35,20 @@ train = (X["split"] == "train").to_numpy()
 # Train with focal loss
 # ---------------------
 clf = ImageClassifier(
-    "resnet18", weights=None, multilabel=True, loss="focal", focal_gamma=2.0, threshold="tune",
-    head_hidden=(64,), image_size=48, max_epochs=5, lr=2e-3, batch_size=32,
-    validation_fraction=0.25, random_state=0, device="cpu",
+    "resnet18",
+    weights=None,
+    multilabel=True,
+    loss="focal",
+    focal_gamma=2.0,
+    threshold="tune",
+    head_hidden=(64,),
+    image_size=48,
+    max_epochs=5,
+    lr=2e-3,
+    batch_size=32,
+    validation_fraction=0.25,
+    random_state=0,
+    device="cpu",
 )
 clf.fit(X[train], Y[train])
 print("labels:", list(clf.classes_))
@@ -41,6 +57,9 @@ print("tuned thresholds:", dict(zip(clf.classes_, clf.thresholds_.round(3))))
 # %%
 # ``predict`` returns a 0/1 matrix, one column per label
 # ------------------------------------------------------
+# A model that calls every scan positive for every label is the F1 to beat.
 predicted = clf.predict(X[~train])
 for j, label in enumerate(clf.classes_):
-    print(f"{label:>10}: F1 = {f1_score(Y[~train].iloc[:, j], predicted[:, j]):.2f}")
+    truth = Y[~train].iloc[:, j]
+    every = f1_score(truth, np.ones_like(truth))
+    print(f"{label:>10}: F1 = {f1_score(truth, predicted[:, j]):.2f} (all positive: {every:.2f})")

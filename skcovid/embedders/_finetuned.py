@@ -50,7 +50,7 @@ class FineTunedEmbedder(ClassifierMixin, _BaseEmbedder):
         Number of the backbone's last top-level stages that are trained (ResNet:
         ``conv1, bn1, layer1 ... layer4``; DenseNet/EfficientNet/ConvNeXt/VGG: the children
         of ``features``; ViT: the encoder blocks and final norm; see
-        :func:`skcovid.modules._embedding_heads.backbone_stages`). The other stages are frozen
+        :func:`skcovid.modules.backbone_stages`). The other stages are frozen
         and kept in eval mode (batch-norm statistics fixed). 0 trains the head only;
         "all" or None trains everything. The head is always trained. The older spelling of
         ``freeze``: prefer ``freeze``, and give only one of the two.

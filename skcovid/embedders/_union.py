@@ -20,7 +20,7 @@ class EmbedderUnion(TransformerMixin, BaseEstimator):
     ``emb_0 ... emb_{d-1}``, so the union is a drop-in embedder for the multi-modal
     system; ``modality``/``patient`` are passed through once. Each member keeps its own
     cache, so a texture-plus-CNN union reads cached texture features while the CNN
-    trains. :attr:`blocks_` says which columns came from which embedder.
+    trains. ``blocks_`` says which columns came from which embedder.
 
     Parameters
     ----------

@@ -138,10 +138,10 @@ class BackboneClassifier(nn.Module):
         the number of stages trains every stage. Parameters outside the stages (ViT's class
         token and position embedding) are trained only with ``"all"``.
     freeze : None, "backbone", int or list of str, default=None
-        The vocabulary of :class:`~skcovid.modules._heads.BackboneMLPClassifier` (and
+        The vocabulary of :class:`BackboneMLPClassifier` (and
         ``ImageClassifier``): nothing, the whole backbone, its first *n* stages, or the
-        layers named (see :func:`frozen_prefixes`). Frozen parameters get no gradient and
-        frozen batch-norm layers stay in eval mode. Give either ``freeze`` or
+        layers named (prefixes of the parameter names, e.g. ``"layer1"``). Frozen
+        parameters get no gradient and frozen batch-norm layers stay in eval mode. Give either ``freeze`` or
         ``trainable_layers``, not both.
     negative_slope : float, default=0.01
         Slope of the leaky ReLU.

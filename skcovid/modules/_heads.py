@@ -79,7 +79,7 @@ class BackboneMLPClassifier(nn.Module):
     freeze : None, "backbone", int or list of str, default=None
         Which backbone parameters to freeze (``requires_grad=False``): none; all of them
         (only the head trains); the first *n* stages of
-        :func:`skcovid.modules._embedding_heads.backbone_stages` (for ResNets ``conv1``,
+        :func:`skcovid.modules.backbone_stages` (for ResNets ``conv1``,
         ``bn1``, ``layer1`` ... ``layer4``); or every
         parameter whose name (relative to the backbone, e.g. ``"layer1"`` or
         ``"features.0"``) starts with one of the given prefixes. Batch-norm layers inside

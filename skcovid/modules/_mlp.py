@@ -14,7 +14,7 @@ ACTIVATIONS = {
 
 
 def make_activation(name):
-    """Return a fresh activation module by name (one of :data:`ACTIVATIONS`)."""
+    """Return a fresh activation module by name (a key of ``ACTIVATIONS``)."""
     try:
         return ACTIVATIONS[name]()
     except KeyError:
@@ -31,7 +31,7 @@ class MLP(nn.Sequential):
     hidden : sequence of int
         Width of each hidden layer; empty gives the identity.
     activation : str, default="leaky_relu"
-        One of :data:`ACTIVATIONS`.
+        One of "relu", "leaky_relu", "gelu", "elu" and "tanh".
     dropout : float, default=0.0
         Dropout probability after each block (0 disables it).
     batch_norm : bool, default=True

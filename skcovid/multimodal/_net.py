@@ -67,7 +67,7 @@ class LabelMLP(BaseEstimator):
 
     Subclasses set ``_allow_empty_hidden`` and may override ``_criterion_params``.
     Fitted state: ``net_`` (skorch ``NeuralNet``), ``module_`` (its
-    :class:`~skcovid.modules._mlp.MLPClassifierModule`), ``classes_``, ``device_``,
+    :class:`~skcovid.modules.MLPClassifierModule`), ``classes_``, ``device_``,
     ``history_`` (skorch's history), ``n_features_in_`` and ``feature_names_in_``.
     """
 

@@ -93,7 +93,8 @@ def probe_modality(features, modality, *, groups=None, cv=5, estimator=None, ran
         Folds (``StratifiedGroupKFold`` with ``groups``, else ``StratifiedKFold``, shuffled
         with ``random_state``).
     estimator : classifier, optional
-        The probe (must have ``predict_proba``); default: :func:`default_probe`.
+        The probe (must have ``predict_proba``); default: standardisation and a
+        scikit-learn ``MLPClassifier`` with one hidden layer of 64 units (``alpha=1e-3``).
     random_state : int or None, default=None
 
     Returns

@@ -29,8 +29,8 @@ class SharedFeatureExtractor(FrameOutputMixin, TransformerMixin, LabelMLP, auto_
     - ``"minimax"``: the same game in alternating steps; the discriminator minimises its
       cross-entropy, then the encoder maximises the updated discriminator's cross-entropy.
 
-    Training runs in skorch (:class:`~skcovid.multimodal._adversarial_net.AdversarialNet`,
-    the same engine as every network of skcovid). Three choices make the adversary work
+    Training runs in skorch (a ``NeuralNet`` whose training step plays both players, the
+    same engine as every network of skcovid). Three choices make the adversary work
     at the defaults:
 
     1. **One space, standardised per modality** (``standardize="modality"``): each input

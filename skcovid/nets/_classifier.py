@@ -47,7 +47,7 @@ def f1_thresholds(y_true, proba):
 class ImageClassifier(BaseImageNet):
     """Fine-tune a torchvision classification backbone on scans, with a new fully connected head.
 
-    The backbone's last linear layer is replaced by an :class:`~skcovid.modules._heads.MLPHead`
+    The backbone's last linear layer is replaced by an :class:`~skcovid.modules.MLPHead`
     (``head_hidden`` hidden layers, e.g. two new fully connected layers). Parts of the backbone
     can be frozen, the loss can be cross-entropy or focal, classes can be weighted, and with
     ``multilabel=True`` each label gets its own sigmoid output (a scan can be both
