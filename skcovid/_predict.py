@@ -5,6 +5,10 @@ classifier (``ImageClassifier``, ``MultiTaskUNet``, ``DRENetClassifier``, a mult
 pipeline...) or an ``.onnx`` file written by :func:`skcovid.export.export_onnx` (run by
 :class:`skcovid.export.OnnxClassifier`). Pickle and joblib files are refused unless
 ``--trust-pickle`` is given: loading one runs whatever code it holds.
+
+Rows are appended to ``predictions.csv`` as each batch finishes
+(:func:`skcovid.explain.predict_rows`, :class:`skcovid.explain.PredictionWriter`): an
+interrupted run keeps them, and ``--resume`` predicts only the scans not in the CSV yet.
 """
 
 from __future__ import annotations
@@ -14,40 +18,83 @@ import csv
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ._cli_common import EXIT_FAILURE, EXIT_USAGE
 from ._cli_common import Abort as _Abort
-from .explain._contract import is_multilabel
+from .explain._contract import CONTRACT, is_multilabel  # noqa: F401 (skcovid evaluate imports it)
+from .explain._predict_rows import _Decider as _LabelRule
 
 
 def add_arguments(parser):
     """Add the options of ``skcovid predict`` to ``parser``."""
-    parser.add_argument("--model", required=True, help="a model saved by skcovid.persistence.dump "
-                        "(e.g. the demo's model.skcovid), or a .onnx file written by "
-                        "skcovid.export.export_onnx")
-    parser.add_argument("--trust-pickle", action="store_true",
-                        help="also load pickle/joblib model files; loading one runs any code it holds, "
-                        "so only for files you made yourself or fully trust")
-    parser.add_argument("--images", required=True, nargs="+", metavar="PATH",
-                        help="image files and/or folders (searched recursively for image files)")
-    parser.add_argument("--out", required=True, help="output folder (created)")
-    parser.add_argument("--gradcam", action=argparse.BooleanOptionalAction, default=True,
-                        help="overlay a Grad-CAM heatmap of the predicted class (torch models only)")
-    parser.add_argument("--threshold", type=float, default=None,
-                        help="binary models: predict --positive-label when its probability reaches this "
-                        "(default: the most probable class); multi-label models: label threshold (0.5)")
-    parser.add_argument("--positive-label", default=None,
-                        help="the positive class for --threshold (default: COVID if a class, else the last)")
-    parser.add_argument("--modality", choices=("auto", "xray", "ct"), default="auto",
-                        help="modality of the scans; auto: 'ct' for paths in a folder named CT*, else 'xray'")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="a model saved by skcovid.persistence.dump "
+        "(e.g. the demo's model.skcovid), or a .onnx file written by "
+        "skcovid.export.export_onnx",
+    )
+    parser.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="also load pickle/joblib model files; loading one runs any code it holds, "
+        "so only for files you made yourself or fully trust",
+    )
+    parser.add_argument(
+        "--images",
+        required=True,
+        nargs="+",
+        metavar="PATH",
+        help="image files and/or folders (searched recursively for image files)",
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="output folder (created); predictions.csv gets each batch's rows as it finishes",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the rows already in OUT/predictions.csv (an interrupted run) and predict "
+        "only the other scans, appending their rows; without it the CSV is written anew",
+    )
+    parser.add_argument(
+        "--gradcam",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="overlay a Grad-CAM heatmap of the predicted class (torch models only)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="binary models: predict --positive-label when its probability reaches this "
+        "(default: the most probable class); multi-label models: label threshold (0.5)",
+    )
+    parser.add_argument(
+        "--positive-label",
+        default=None,
+        help="the positive class for --threshold (default: COVID if a class, else the last)",
+    )
+    parser.add_argument(
+        "--modality",
+        choices=("auto", "xray", "ct"),
+        default="auto",
+        help="modality of the scans; auto: 'ct' for paths in a folder named CT*, else 'xray'",
+    )
     parser.add_argument("--batch-size", type=int, default=16, help="scans per batch (default 16)")
     parser.add_argument("--target-layer", default=None, help="Grad-CAM layer name (default: automatic)")
-    parser.add_argument("--scheduler", metavar="ADDRESS|local:N",
-                        help="predict on a Dask cluster (skcovid.distributed.predict_to_csv): a scheduler "
-                        "address (tcp://host:8786) or local:N worker processes; the same CSV and overlays")
-    parser.add_argument("--chunksize", type=int, default=256,
-                        help="with --scheduler: scans per partition (default: %(default)s)")
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS|local:N",
+        help="predict on a Dask cluster (skcovid.distributed.predict_to_csv): a scheduler "
+        "address (tcp://host:8786) or local:N worker processes; the same CSV and overlays",
+    )
+    parser.add_argument(
+        "--chunksize",
+        type=int,
+        default=256,
+        help="with --scheduler: scans per partition (default: %(default)s)",
+    )
 
 
 # -- inputs ------------------------------------------------------------------------------
@@ -105,181 +152,97 @@ def load_model(path, *, trust_pickle=False):
             EXIT_FAILURE,
         )
     if is_fit_interrupted(model):
-        print(f"skcovid predict: warning: the training of {str(path)!r} was interrupted; its predictions "
-              "come from a partly trained model.", file=sys.stderr)
-    return model, ("torch" if hasattr(model, "module_") else "other")
+        print(
+            f"skcovid predict: warning: the training of {str(path)!r} was interrupted; its predictions "
+            "come from a partly trained model.",
+            file=sys.stderr,
+        )
+    return model, ("torch" if all(hasattr(model, name) for name in CONTRACT) else "other")
 
 
 def collect_images(items):
-    """Expand folders (recursively, image extensions) and keep files; return (paths, missing)."""
+    """Expand folders (recursively, image files, sorted); keep other items, which may be missing.
+
+    A missing file or folder stays in the list: its row in ``predictions.csv`` says that
+    it does not exist.
+    """
     from .preprocessing import IMAGE_EXTENSIONS
 
-    paths, missing = [], []
+    paths = []
     for item in items:
         item = Path(item)
         if item.is_dir():
             found = (p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
             paths += sorted(found)
-        elif item.is_file():
-            paths.append(item)
         else:
-            missing.append((item, "no such file or folder"))
-    return paths, missing
-
-
-def _modality(path, choice):
-    if choice != "auto":
-        return choice
-    parts = [part.lower() for part in Path(path).parts[:-1]]
-    return "ct" if any(p == "ct" or p.startswith(("ct_", "ct-")) for p in parts) else "xray"
+            paths.append(item)
+    return paths
 
 
 # -- predictions -------------------------------------------------------------------------
-class _Decider:
-    """Turns probabilities into displayed labels (threshold, positive label, multi-label)."""
+class _Decider(_LabelRule):
+    """The labels of ``skcovid predict`` and ``skcovid evaluate``; a bad option exits with code 2."""
 
-    def __init__(self, classes, multilabel, threshold, positive_label, model_thresholds=None):
-        self.classes = [str(c) for c in classes]
-        self.multilabel = multilabel
-        self.threshold = threshold
-        cuts = threshold if threshold is not None else model_thresholds  # multi-label only
-        cuts = np.asarray(0.5 if cuts is None else cuts, dtype=float)
-        self.cuts = np.broadcast_to(cuts, (len(self.classes),))
-        if threshold is not None and not 0.0 <= threshold <= 1.0:
-            raise _Abort(f"--threshold must be in [0, 1]; got {threshold}.", EXIT_USAGE)
-        if threshold is not None and not multilabel and len(self.classes) != 2:
-            raise _Abort(
-                f"--threshold applies to binary and multi-label models; this model has "
-                f"{len(self.classes)} classes {self.classes}: drop --threshold.", EXIT_USAGE
-            )
-        if positive_label is None:
-            positive_label = "COVID" if "COVID" in self.classes else self.classes[-1]
-        if str(positive_label) not in self.classes:
-            raise _Abort(f"--positive-label {positive_label!r} is not a class of the model {self.classes}.",
-                         EXIT_USAGE)
-        self.positive = self.classes.index(str(positive_label))
-
-    def index(self, proba):
-        """The class index to explain (and, single-label, to predict) for one row."""
-        if self.threshold is None or self.multilabel:
-            return int(np.argmax(proba))
-        return self.positive if proba[self.positive] >= self.threshold else 1 - self.positive
-
-    def label(self, proba):
-        if not self.multilabel:
-            return self.classes[self.index(proba)]
-        return ";".join(c for c, p, cut in zip(self.classes, proba, self.cuts) if p >= cut) or "none"
-
-
-def _masks(model, kind, table):
-    if kind == "onnx":
-        return model.predict_mask_proba(table) if "mask" in model.metadata_["output_names"] else None
-    return np.asarray(model.predict_mask(table)) if hasattr(model, "predict_mask") else None
-
-
-def _save_overlay(path, gray, heatmap, mask, title):
-    from matplotlib.figure import Figure  # no pyplot: no global backend or figure state
-
-    from .explain import plot_gradcam
-
-    height, width = gray.shape
-    fig = Figure(figsize=(4, 4 * height / width + 0.5))
-    plot_gradcam(gray, heatmap, mask=mask, ax=fig.subplots(), title=title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-
-
-def _process_batch(batch, model, kind, decider, cam, args, overlays, rows, start):
-    """Predict, explain and draw one batch of readable scans; append its CSV rows when all worked."""
-    import pandas as pd
-
-    table = pd.DataFrame({"image": [gray for _, gray in batch],
-                          "modality": [_modality(path, args.modality) for path, _ in batch]})
-    proba = np.asarray(model.predict_proba(table), dtype=float)
-    targets = [decider.index(p) for p in proba]
-    masks = _masks(model, kind, table)
-    heatmaps = None if cam is None else cam.explain(table, target=targets, batch_size=args.batch_size)
-    new_rows = []
-    for i, ((path, gray), p) in enumerate(zip(batch, proba)):
-        label = decider.label(p)
-        overlay = overlays / f"{start + i:04d}_{path.stem}.png"
-        caption = ", ".join(f"{c} {v:.2f}" for c, v in zip(decider.classes, p))
-        _save_overlay(overlay, gray, None if heatmaps is None else heatmaps[i],
-                      None if masks is None else masks[i], f"{label}\n{caption}")
-        row = {"path": str(path), "predicted": label}
-        row.update({f"proba_{c}": f"{v:.6f}" for c, v in zip(decider.classes, p)})
-        if masks is not None:
-            row["mask_fraction"] = f"{float(np.mean(masks[i] >= 0.5)):.4f}"
-        row.update({"overlay": str(overlay), "error": ""})
-        new_rows.append(row)
-    rows.extend(new_rows)
-
-
-def _process_safely(batch, failed, *context):
-    """Process a batch; when it fails, process its scans one by one and record the failures."""
-    rows = context[-1]
-    try:
-        _process_batch(batch, *context, len(rows))
-    except Exception as exc:  # a scan the model cannot take must not lose the others
-        if len(batch) == 1:
-            failed.append((batch[0][0], f"{type(exc).__name__}: {exc}"))
-            return
-        for item in batch:
-            _process_safely([item], failed, *context)
-
-
-def _write_csv(path, rows, classes, has_mask):
-    columns = ["path", "predicted", *[f"proba_{c}" for c in classes]]
-    columns += ["mask_fraction"] if has_mask else []
-    columns += ["overlay", "error"]
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
-        writer.writeheader()
-        writer.writerows(rows)
+    def __init__(self, *args, **kwargs):
+        try:
+            super().__init__(*args, **kwargs)
+        except ValueError as exc:
+            raise _Abort(str(exc), EXIT_USAGE) from None
 
 
 def predict_images(args):
     """Run the command; return the exit code (raises _Abort for usage/model errors)."""
-    from .preprocessing import read_scan
+    from .explain import PredictionWriter, predict_rows
 
     model, kind = load_model(args.model, trust_pickle=args.trust_pickle)
-    if args.batch_size < 1:
-        raise _Abort(f"--batch-size must be positive; got {args.batch_size}.", EXIT_USAGE)
-    decider = _Decider(model.classes_, is_multilabel(model), args.threshold, args.positive_label,
-                       getattr(model, "thresholds_", None))
-    paths, failed = collect_images(args.images)
-    if not paths and not failed:
+    options = {
+        "gradcam": args.gradcam,
+        "threshold": args.threshold,
+        "positive_label": args.positive_label,
+        "modality": args.modality,
+        "batch_size": args.batch_size,
+        "target_layer": args.target_layer,
+    }
+    try:
+        predict_rows(model, [], **options)  # checks the options before any file is touched
+    except ValueError as exc:
+        raise _Abort(str(exc), EXIT_USAGE) from None
+    paths = collect_images(args.images)
+    if not paths:
         raise _Abort(f"no image files found in {args.images}.", EXIT_USAGE)
     out = Path(args.out)
     overlays = out / "overlays"
     overlays.mkdir(parents=True, exist_ok=True)
-    cam = None
-    if args.gradcam and kind == "torch":
-        from .explain import GradCAM
-
-        cam = GradCAM(model, target_layer=args.target_layer)
     if args.gradcam and kind != "torch":
-        print(f"Grad-CAM is not available for {'ONNX' if kind == 'onnx' else 'this'} model; "
-              "overlays show probabilities" + (" and masks" if kind == "onnx" else "") + " only.")
-    rows, batch, has_mask = [], [], False
-    for number, path in enumerate(paths):
+        print(
+            f"Grad-CAM is not available for {'ONNX' if kind == 'onnx' else 'this'} model; "
+            "overlays show probabilities" + (" and masks" if kind == "onnx" else "") + " only."
+        )
+    failed, good = [], 0
+    with PredictionWriter(out / "predictions.csv", resume=args.resume) as writer:
+        todo = [(n, p) for n, p in enumerate(paths) if str(p) not in writer.done]
+        batches = predict_rows(
+            model, [p for _, p in todo], overlays=overlays, numbers=[n for n, _ in todo], **options
+        )
         try:
-            batch.append((path, read_scan(path)))
-        except Exception as exc:  # ScanReadError, or anything a broken file raises
-            failed.append((path, str(exc)))
-        if len(batch) == args.batch_size or (number == len(paths) - 1 and batch):
-            _process_safely(batch, failed, model, kind, decider, cam, args, overlays, rows)
-            has_mask = has_mask or any("mask_fraction" in row for row in rows)
-            batch = []
-    rows += [{"path": str(path), "predicted": "", "error": reason} for path, reason in failed]
-    _write_csv(out / "predictions.csv", rows, decider.classes, has_mask)
-    print(f"Predicted {len(rows) - len(failed)} scan(s); wrote {out / 'predictions.csv'} "
-          f"and overlays in {overlays}.")
+            for rows in batches:
+                writer.write(rows)
+                failed += [(row["path"], row["error"]) for row in rows if row["error"]]
+                good += sum(not row["error"] for row in rows)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(
+                f"{len(writer.done) + writer.written} of {len(paths)} rows are in "
+                f"{writer.path}; run the same command with --resume to finish"
+            ) from None
+        except ValueError as exc:  # resuming a CSV written by another model or with other options
+            raise _Abort(str(exc), EXIT_USAGE) from None
+    resumed = f" ({len(writer.done)} already there)" if writer.done else ""
+    print(f"Predicted {good} scan(s){resumed}; wrote {writer.path} and overlays in {overlays}.")
     if failed:
         print(f"Skipped {len(failed)} unreadable input(s):", file=sys.stderr)
         for path, reason in failed:
             print(f"  {path}: {reason}", file=sys.stderr)
-    return 0 if len(rows) > len(failed) else EXIT_FAILURE
+    return 0 if good or not todo else EXIT_FAILURE
 
 
 def predict_on_cluster(args):
@@ -289,17 +252,27 @@ def predict_on_cluster(args):
     check_model_path(args.model, trust_pickle=args.trust_pickle)
     try:
         written = predict_to_csv(
-            args.model, args.images, args.out, scheduler=args.scheduler, gradcam=args.gradcam,
-            threshold=args.threshold, positive_label=args.positive_label, modality=args.modality,
-            batch_size=args.batch_size, target_layer=args.target_layer, trust_pickle=args.trust_pickle,
+            args.model,
+            args.images,
+            args.out,
+            scheduler=args.scheduler,
+            gradcam=args.gradcam,
+            threshold=args.threshold,
+            positive_label=args.positive_label,
+            modality=args.modality,
+            batch_size=args.batch_size,
+            target_layer=args.target_layer,
+            trust_pickle=args.trust_pickle,
             chunksize=args.chunksize,
         )
     except (ImportError, ValueError) as exc:
         raise _Abort(str(exc), EXIT_FAILURE) from None
     with open(written, newline="") as handle:
         failed = sum(1 for row in csv.DictReader(handle) if row["error"])
-    print(f"Predicted on {args.scheduler}; wrote {written} and overlays in {Path(args.out) / 'overlays'}"
-          + (f" ({failed} unreadable input(s), listed in the CSV)." if failed else "."))
+    print(
+        f"Predicted on {args.scheduler}; wrote {written} and overlays in {Path(args.out) / 'overlays'}"
+        + (f" ({failed} unreadable input(s), listed in the CSV)." if failed else ".")
+    )
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import pickle
 import runpy
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from PIL import Image
 
 from skcovid import _predict
+from skcovid.explain import _predict_rows
 from skcovid.persistence import dump
 
 N_GOOD = 5
@@ -67,8 +69,16 @@ def test_registered_in_the_skcovid_command(workdir, tmp_path):
     from skcovid.cli import main
 
     files = sorted((workdir / "scans").glob("scan*.png"))[:1]
-    args = ["predict", "--model", workdir / "unet.skcovid", "--images", *files, "--out", tmp_path,
-            "--no-gradcam"]
+    args = [
+        "predict",
+        "--model",
+        workdir / "unet.skcovid",
+        "--images",
+        *files,
+        "--out",
+        tmp_path,
+        "--no-gradcam",
+    ]
     assert main([str(a) for a in args]) == 0
     assert len(read_rows(tmp_path)) == 1
 
@@ -79,8 +89,15 @@ def test_torch_model_writes_predictions_and_overlays(unet, workdir, capsys):
     captured = capsys.readouterr()
     assert "broken.png" in captured.err and "Skipped 1" in captured.err
     rows = read_rows(out)
-    assert list(rows[0]) == ["path", "predicted", "proba_COVID", "proba_Non_COVID", "mask_fraction",
-                             "overlay", "error"]
+    assert list(rows[0]) == [
+        "path",
+        "predicted",
+        "proba_COVID",
+        "proba_Non_COVID",
+        "mask_fraction",
+        "overlay",
+        "error",
+    ]
     good = [r for r in rows if not r["error"]]
     bad = [r for r in rows if r["error"]]
     assert len(good) == N_GOOD and [Path(r["path"]).name for r in bad] == ["broken.png"]
@@ -131,7 +148,7 @@ def test_files_threshold_and_gradcam_switch(workdir):
         (lambda p: p.write_bytes(b"garbage"), ["--trust-pickle"], 1, "cannot load model"),
         (lambda p: joblib.dump({"not": "a model"}, p), ["--trust-pickle"], 1, "not a fitted classifier"),
         (lambda p: dump(np.zeros(2), p), [], 1, "not a fitted classifier"),
-        ("unet", ["--threshold", "2"], 2, "--threshold must be in"),
+        ("unet", ["--threshold", "2"], 2, "threshold (--threshold) must be in"),
         ("unet", ["--positive-label", "Flu"], 2, "not a class"),
     ],
 )
@@ -150,7 +167,8 @@ def test_no_images_found(workdir, tmp_path, capsys):
     assert "no image files" in capsys.readouterr().err
     missing = tmp_path / "nope.png"
     assert predict("--model", workdir / "unet.skcovid", "--images", missing, "--out", tmp_path) == 1
-    assert "no such file" in capsys.readouterr().err
+    assert "nope.png': the file does not exist" in capsys.readouterr().err
+    assert [row["error"] != "" for row in read_rows(tmp_path)] == [True]
 
 
 def test_labels_from_thresholds():
@@ -166,14 +184,14 @@ def test_labels_from_thresholds():
 
 
 def test_a_scan_failing_in_the_model_does_not_lose_the_batch(workdir, tmp_path, monkeypatch, capsys):
-    draw = _predict._save_overlay
+    draw = _predict_rows._save_overlay
 
     def fail_on_scan2(path, *args):
         if path.stem.endswith("scan2"):
             raise RuntimeError("cannot draw this one")
         draw(path, *args)
 
-    monkeypatch.setattr(_predict, "_save_overlay", fail_on_scan2)
+    monkeypatch.setattr(_predict_rows, "_save_overlay", fail_on_scan2)
     files = sorted((workdir / "scans").rglob("scan[12].png"), key=lambda p: p.name)  # one batch
     model = workdir / "unet.skcovid"
     assert predict("--model", model, "--images", *files, "--out", tmp_path, "--no-gradcam") == 0
@@ -204,8 +222,9 @@ def test_a_crafted_pickle_never_runs_without_trust_pickle(name, workdir, tmp_pat
     assert "runs whatever code it holds" in err and "--trust-pickle" in err and "persistence.dump" in err
     assert not (tmp_path / "out").exists()
     # the payload is real: with --trust-pickle it runs (and the result is no model)
-    code = predict("--model", model, "--images", workdir / "scans", "--out", tmp_path / "out",
-                   "--trust-pickle")
+    code = predict(
+        "--model", model, "--images", workdir / "scans", "--out", tmp_path / "out", "--trust-pickle"
+    )
     assert marker.exists() and code == 1
 
 
@@ -220,17 +239,86 @@ def test_trusted_joblib_model_still_predicts(unet, workdir, tmp_path):
     ]
 
 
-def test_ctrl_c_exits_130_without_a_csv(workdir, tmp_path, monkeypatch, capsys):
+def csv_text(out):
+    """predictions.csv with the output folder replaced, to compare two runs."""
+    text = (out / "predictions.csv").read_text(encoding="utf-8", errors="surrogateescape")
+    return text.replace(str(out), "OUT")
+
+
+def test_ctrl_c_keeps_the_finished_batches_and_resume_finishes_the_job(
+    workdir, tmp_path, monkeypatch, capsys
+):
     from skcovid.cli import main
 
-    def interrupted(*args):
-        raise KeyboardInterrupt
+    model, scans = workdir / "unet.skcovid", workdir / "scans"
+    common = ["predict", "--model", model, "--images", scans, "--batch-size", "2"]
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert main([*common, "--out", whole]) == 0
+    # files in order: broken.png, nested/scan1, nested/scan3, scan0, scan2, scan4: Ctrl-C at the 5th
+    read, on_disk = _predict_rows.read_scan, []
 
-    monkeypatch.setattr(_predict, "_process_safely", interrupted)
-    args = ["predict", "--model", workdir / "unet.skcovid", "--images", workdir / "scans", "--out", tmp_path]
-    assert main([str(a) for a in args]) == 130
-    assert "interrupted" in capsys.readouterr().err
-    assert not (tmp_path / "predictions.csv").exists()
+    def interrupted_at_scan2(path):
+        if Path(path).name == "scan2.png":
+            on_disk.append(csv_text(parts))
+            raise KeyboardInterrupt
+        return read(path)
+
+    monkeypatch.setattr(_predict_rows, "read_scan", interrupted_at_scan2)
+    assert main([*common, "--out", parts]) == 130
+    assert "--resume" in capsys.readouterr().err
+    written = read_rows(parts)
+    assert [Path(r["path"]).name for r in written] == ["scan1.png", "scan3.png", "scan0.png"]
+    assert on_disk == [csv_text(parts)]  # the rows were on disk before the interrupt, not written by it
+    assert csv_text(whole).startswith(csv_text(parts))
+    monkeypatch.undo()
+    assert main([*common, "--out", parts, "--resume"]) == 0
+    assert "(3 already there)" in capsys.readouterr().out
+    assert csv_text(parts) == csv_text(whole)  # the same rows, order and overlay names
+    assert sorted(p.name for p in (parts / "overlays").iterdir()) == sorted(
+        p.name for p in (whole / "overlays").iterdir()
+    )
+    assert main([*common, "--out", parts, "--resume"]) == 0  # nothing left: the CSV is unchanged
+    assert csv_text(parts) == csv_text(whole)
+    assert main([*common, "--out", parts]) == 0  # without --resume: written anew
+    assert csv_text(parts) == csv_text(whole)
+
+
+def test_resume_with_another_model_is_refused(unet, workdir, tmp_path, capsys):
+    import copy
+
+    three_classes = copy.copy(unet)
+    three_classes.classes_ = np.array(["A", "B", "C"])
+    files = sorted((workdir / "scans").glob("scan*.png"))[:2]
+    common = ["--out", tmp_path, "--no-gradcam"]
+    assert predict("--model", workdir / "unet.skcovid", "--images", files[0], *common) == 0
+    model = tmp_path / "other.joblib"
+    joblib.dump(three_classes, model)
+    assert predict("--model", model, "--trust-pickle", "--images", *files, *common, "--resume") == 2
+    assert "written by another model or with other options" in capsys.readouterr().err
+    assert len(read_rows(tmp_path)) == 1
+
+
+def test_any_file_name_is_written_and_read_back(workdir, tmp_path):
+    names = ["a, b.png", 'say "hi".png', "two\nlines.png", os.fsdecode(b"caf\xe9-\xff.png")]
+    scans = tmp_path / "weird"
+    scans.mkdir()
+    source = sorted((workdir / "scans").glob("scan*.png"))[0].read_bytes()
+    for name in names:
+        (scans / name).write_bytes(source)
+    out = tmp_path / "out"
+    assert predict("--model", workdir / "unet.skcovid", "--images", scans, "--out", out, "--no-gradcam") == 0
+    with open(out / "predictions.csv", newline="", encoding="utf-8", errors="surrogateescape") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["path"] for r in rows) == sorted(str(scans / n) for n in names)
+    assert all(not r["error"] and Path(r["overlay"]).is_file() for r in rows)
+    assert len({r["proba_COVID"] for r in rows}) == 1  # the same image under every name
+    assert predict("--model", workdir / "unet.skcovid", "--images", scans, "--out", out, "--resume") == 0
+    assert len(read_rows_safely(out)) == len(names)  # every name recognised as done
+
+
+def read_rows_safely(out):
+    with open(out / "predictions.csv", newline="", encoding="utf-8", errors="surrogateescape") as handle:
+        return list(csv.DictReader(handle))
 
 
 def test_interrupted_training_is_reported(unet, workdir, tmp_path, capsys):

@@ -1,6 +1,7 @@
-"""Explaining image models: Grad-CAM heatmaps and overlays."""
+"""Explaining image models: Grad-CAM heatmaps, overlays and prediction rows with overlays."""
 
 from ._gradcam import GradCAM
 from ._overlay import plot_gradcam
+from ._predict_rows import PredictionWriter, predict_rows
 
-__all__ = ["GradCAM", "plot_gradcam"]
+__all__ = ["GradCAM", "PredictionWriter", "plot_gradcam", "predict_rows"]

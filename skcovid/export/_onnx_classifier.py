@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from ..utils import check_scan_table
 from ._metadata import (
     check_metadata,
     classes_from_metadata,
@@ -86,8 +87,9 @@ class OnnxClassifier(ClassifierMixin, BaseEstimator):
         ort = onnx_error("OnnxClassifier", "onnxruntime")
         if not isinstance(self.batch_size, Integral) or self.batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer; got {self.batch_size!r}.")
-        if self.threshold is not None and not np.all((np.asarray(self.threshold) >= 0)
-                                                     & (np.asarray(self.threshold) <= 1)):
+        if self.threshold is not None and not np.all(
+            (np.asarray(self.threshold) >= 0) & (np.asarray(self.threshold) <= 1)
+        ):
             raise ValueError(f"threshold must be None or probabilities in [0, 1]; got {self.threshold!r}.")
         path = Path(self.path)
         if not path.is_file():
@@ -100,8 +102,9 @@ class OnnxClassifier(ClassifierMixin, BaseEstimator):
             )
         metadata = json.loads(meta_file.read_text())
         if metadata.get("format") != "skcovid-onnx":
-            raise ValueError(f"{str(meta_file)!r} is not skcovid ONNX metadata "
-                             "(no 'format': 'skcovid-onnx').")
+            raise ValueError(
+                f"{str(meta_file)!r} is not skcovid ONNX metadata (no 'format': 'skcovid-onnx')."
+            )
         providers = list(self.providers) if self.providers is not None else ["CPUExecutionProvider"]
         session = ort.InferenceSession(str(path), providers=providers)
         check_metadata(metadata, session, path, meta_file)
@@ -145,9 +148,21 @@ class OnnxClassifier(ClassifierMixin, BaseEstimator):
         return state
 
     # -- inference ----------------------------------------------------------------------
-    def _run(self, X):
-        """All outputs of the graph for ``X``, as {output name: array}."""
-        images = self.preprocessor_.transform(X)
+    def run_graph(self, images):
+        """Run the graph once per ``batch_size`` preprocessed images; return every output.
+
+        Parameters
+        ----------
+        images : ndarray of shape (n_scans, channels, H, W), float32
+            Scans already preprocessed by ``preprocessor_`` (one scan:
+            ``preprocessor_(image, modality)``).
+
+        Returns
+        -------
+        dict of str to ndarray
+            The graph's outputs by name: ``"probabilities"`` and, for a ``MultiTaskUNet``
+            export, ``"mask"`` (lung probabilities, shape (n_scans, 1, H, W)).
+        """
         session = self.session_
         names = [output.name for output in session.get_outputs()]
         step = self.batch_size if self.metadata_.get("dynamic_batch", True) else 1
@@ -156,6 +171,15 @@ class OnnxClassifier(ClassifierMixin, BaseEstimator):
             for start in range(0, len(images), step)
         ]
         return {name: np.concatenate([chunk[i] for chunk in chunks]) for i, name in enumerate(names)}
+
+    def _run(self, X):
+        """All outputs of the graph for ``X``, preprocessed ``batch_size`` scans at a time."""
+        table = check_scan_table(X)
+        parts = [
+            self.run_graph(self.preprocessor_.transform(table.iloc[start : start + self.batch_size]))
+            for start in range(0, max(len(table), 1), self.batch_size)  # empty: the preprocessor's error
+        ]
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
     def predict_proba(self, X):
         """Class probabilities (multi-label: per-label probabilities).
