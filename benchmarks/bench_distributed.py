@@ -19,6 +19,7 @@ Three measurements, in one run on the same machine:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import threading
@@ -136,6 +137,7 @@ def stream(client, folder, n_rows, chunksize):
         labels = ParallelPostFit(model).predict(table).compute()
         seconds = time.perf_counter() - start
     return {"rows": n_rows, "seconds": seconds, "images_per_s": n_rows / seconds,
+            "client_rss_start_mib": memory.start / 2**20, "client_rss_peak_mib": memory.peak / 2**20,
             "client_rss_growth_mib": memory.growth_mib, "n_labels": len(labels)}
 
 
@@ -145,17 +147,21 @@ def main():
     parser.add_argument("--images", type=int, default=512)
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--chunksize", type=int, default=64)
+    parser.add_argument("--rows", type=int, nargs="+", default=None,
+                        help="rows of the streamed table, one run each (default: 2000 20000; --quick: 2000)")
     args = parser.parse_args()
     from distributed import Client, LocalCluster
 
+    load_before = [round(x, 2) for x in os.getloadavg()]
     n_images = 128 if args.quick else args.images
-    sizes = [2_000] if args.quick else [2_000, 20_000]
+    sizes = args.rows or ([2_000] if args.quick else [2_000, 20_000])
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                       env={"OMP_NUM_THREADS": "1"}) as cluster, Client(cluster) as client:
         rows = throughput(client, n_images, args.image_size, args.chunksize)
         per_partition = overhead(client)
         with tempfile.TemporaryDirectory() as folder:
             streams = [stream(client, Path(folder) / str(n), n, 256) for n in sizes]
+    load_after = [round(x, 2) for x in os.getloadavg()]
     worker_rate = rows[1]["images_per_s"] / 2
     notes = (
         f"Embeddings of the two cases differ by at most {rows[1]['max_abs_diff']:.2g}. Target: 2 workers x 1 "
@@ -165,13 +171,17 @@ def main():
         "Streaming (ParallelPostFit.predict of resnet18 embeddings + logistic regression, 32 px synthetic "
         "PNGs, 256 rows per partition; client memory sampled every 20 ms):\n\n"
         + "\n".join(f"- {s['rows']:,} rows: {s['seconds']:.1f} s ({s['images_per_s']:.0f} images/s), "
-                    f"client peak RSS growth {s['client_rss_growth_mib']:.1f} MiB" for s in streams)
+                    f"client RSS {s['client_rss_start_mib']:.0f} MiB before, "
+                    f"peak {s['client_rss_peak_mib']:.0f} MiB "
+                    f"(growth {s['client_rss_growth_mib']:.1f} MiB)" for s in streams)
         + f"\n\nPer-worker rate (1 thread, {args.image_size} px): {worker_rate:.1f} images/s."
+        + f"\n\nMachine load (1/5/15-min load averages) before: {load_before}, after: {load_after}; "
+        "times and the scheduler overhead are inflated when other processes share the cores."
     )
     meta = {"per_partition_overhead_s": per_partition, "streams": streams,
-            "per_worker_images_per_s": worker_rate, "image_size": args.image_size,
-            "chunksize": args.chunksize}
-    command = "python benchmarks/bench_distributed.py" + (" --quick" if args.quick else "")
+            "load_average": [load_before, load_after], "per_worker_images_per_s": worker_rate,
+            "image_size": args.image_size, "chunksize": args.chunksize}
+    command = " ".join(["python benchmarks/bench_distributed.py", *sys.argv[1:]])
     report("bench_distributed", rows, meta=meta, command=command, notes=notes,
            columns=["case", "images", "seconds", "images_per_s", "ratio", "max_abs_diff"])
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sklearn.utils.validation import check_is_fitted
 
+from ..embedders import EmbeddingCache
 from ._client import connect, require_dask, ship
 from ._postfit import ParallelPostFit
 from ._table import to_dask_table
@@ -22,10 +23,12 @@ def _check_embedder(embedder):
     check_is_fitted(embedder, msg=(
         f"{type(embedder).__name__} is not fitted: call fit first (PretrainedEmbedder.fit(X) builds the "
         "network and reads no image), then pass it here."))
-    if getattr(embedder, "cache", None) is True:
+    cache = getattr(embedder, "cache", None)
+    if cache is True or (isinstance(cache, EmbeddingCache) and cache.directory is None):
         raise ValueError(
-            "cache=True is an in-process store: each worker would keep its own. Pass a folder on storage "
-            "every worker reads and writes (embedder.set_params(cache='/shared/emb-cache')), or cache=None."
+            f"cache={cache!r} is an in-process store: each worker would keep its own. Pass a folder on "
+            "storage every worker reads and writes (embedder.set_params(cache='/shared/emb-cache'), or "
+            "EmbeddingCache('/shared/emb-cache', key='content')), or cache=None."
         )
 
 

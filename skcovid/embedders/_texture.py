@@ -14,7 +14,7 @@ from .. import __version__
 from ..preprocessing import ScanPreprocessor, ScanReadError
 from ..utils import check_scan_table
 from ..utils._param_validation import Interval, check_estimator_params
-from ._base import PASSTHROUGH, _BaseEmbedder
+from ._base import COMMON_CONSTRAINTS, PASSTHROUGH, _BaseEmbedder
 from ._cache import image_key
 
 _PERCENTILES = (1, 10, 50, 90, 99)
@@ -256,10 +256,11 @@ class TextureEmbedder(_BaseEmbedder):
     n_jobs : int, default=None
         Processes computing features (joblib; rows are sent in chunks of at most 64). None means 1
         unless in a :func:`joblib.parallel_config` context; -1 means all CPUs.
-    cache : None, True or path-like, default=None
+    cache : None, True, path-like or EmbeddingCache, default=None
         Feature cache, shared with the other embedders' machinery (see
         :func:`clear_embedding_cache`). ``True``: an in-process store; a folder: an on-disk
-        store shared by processes. Keys combine the image (hash of an array's bytes, or a
+        store shared by processes; an :class:`EmbeddingCache` for its options (such as
+        ``key="content"``). Keys combine the image (hash of an array's bytes, or a
         file's path, size and mtime), its modality, with ``use_mask`` its mask, every
         feature parameter, and the skcovid and scikit-image versions.
     verbose : int, default=0
@@ -317,7 +318,7 @@ class TextureEmbedder(_BaseEmbedder):
         "scales": [tuple, list],
         "use_mask": ["boolean"],
         "n_jobs": [None, Integral],
-        "cache": [None, "boolean", str, os.PathLike],
+        "cache": COMMON_CONSTRAINTS["cache"],
         "verbose": ["verbose"],
     }
 

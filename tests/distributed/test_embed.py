@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from skcovid.distributed import embed_to_parquet, fill_embedding_cache
-from skcovid.embedders import PretrainedEmbedder, forward_pass_count, reset_forward_pass_count
+from skcovid.embedders import EmbeddingCache, PretrainedEmbedder, forward_pass_count, reset_forward_pass_count
 
 
 def embedder(**params):
@@ -44,6 +44,9 @@ def test_refuses_in_process_cache_and_unfitted_embedders(scans, tmp_path):
     X, _ = scans
     with pytest.raises(ValueError, match="cache=True is an in-process store"):
         embed_to_parquet(embedder(cache=True).fit(X), X, tmp_path)
+    in_process = r"cache=EmbeddingCache\(directory=None, key='content'\) is an in-process store"
+    with pytest.raises(ValueError, match=in_process):
+        fill_embedding_cache(embedder(cache=EmbeddingCache(key="content")).fit(X), X)
     with pytest.raises(Exception, match="is not fitted: call fit first"):
         embed_to_parquet(embedder(), X, tmp_path)
     with pytest.raises(ValueError, match="has no cache to fill"):

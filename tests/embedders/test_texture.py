@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from skcovid.embedders import TextureEmbedder
+from skcovid.embedders import EmbeddingCache, TextureEmbedder
 from skcovid.preprocessing import ScanReadError
 
 N_DEFAULT = 11 + 32 + (10 + 18 + 26) + 6 * 3 * 4 + 324  # stats, histogram, LBP, GLCM, HOG
@@ -154,6 +154,21 @@ def test_cache_hit_is_identical_and_skips_computation(synthetic_folder, tmp_path
     upgraded = TextureEmbedder(cache=True).fit(X)
     upgraded.transform(X)
     assert upgraded.n_images_forwarded_ == 6
+
+
+def test_embedding_cache_instance_keeps_its_content_keys(synthetic_folder, tmp_path):
+    import shutil
+
+    _, bunch = synthetic_folder
+    X = bunch.data.iloc[:4]
+    cache = EmbeddingCache(tmp_path / "texture-cache", key="content")
+    first = TextureEmbedder(cache=cache).fit(X)
+    expected = _features(first.transform(X))
+    assert first.n_images_forwarded_ == 4
+    moved = X.assign(image=[shutil.copy(p, tmp_path / f"moved{i}.png") for i, p in enumerate(X["image"])])
+    second = TextureEmbedder(cache=cache).fit(moved)  # other paths, same bytes: read from the cache
+    pd.testing.assert_frame_equal(_features(second.transform(moved)), expected)
+    assert second.n_images_forwarded_ == 0
 
 
 def test_use_mask_changes_masked_rows_only(small_scans):
