@@ -109,7 +109,7 @@ def add_arguments(parser):
             metavar="W,W",
             help=f"mtl: hidden layer widths of the {branch} network (default: {default})",
         )
-    parser.add_argument("--lr", type=float, help="learning rate (default: 1e-3 mtl, 1e-4 image)")
+    parser.add_argument("--lr", type=float, help="learning rate (default: 1e-3)")
     parser.add_argument("--batch-size", type=positive_int, help="batch size (default: 64 mtl, 32 image)")
     parser.add_argument(
         "--cache",

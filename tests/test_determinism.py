@@ -13,7 +13,7 @@ ESTIMATORS = {
     "classifier": lambda: ImageClassifier(weights=None, head_hidden=(8,), augment="default", **COMMON),
     "drenet": lambda: DRENetClassifier("resnet18", weights=None, fpn_channels=8, head_channels=8, **COMMON),
     "unet": lambda: MultiTaskUNet(channels=(4, 8), head_hidden=(8,), head_dropout=0.1, **COMMON),
-    "finetuned": lambda: FineTunedEmbedder(hidden=8, trainable_layers=1, **COMMON),
+    "finetuned": lambda: FineTunedEmbedder(hidden=8, freeze=5, **COMMON),
 }
 
 

@@ -87,7 +87,7 @@ print(f"images forwarded through the CNN: {forward_pass_count()} for {len(X)} sc
 # -----------------------------------------
 # ``FineTunedEmbedder`` trains ``backbone -> dense(hidden) -> leaky ReLU -> logits`` with
 # skorch, stopping early on a validation split carved by patient from the training rows.
-# ``trainable_layers=k`` would freeze all but the last ``k`` stages. With 90 training scans,
+# ``freeze=k`` would freeze the first ``k`` stages. With 90 training scans,
 # random initial weights and three short epochs, expect little better than chance here; start
 # from ImageNet weights (``weights="DEFAULT"``) on real data. ``transform`` returns the
 # ``hidden``-wide activation of the dense layer, the input of the logits.

@@ -36,7 +36,7 @@ SHARED_CONSTRAINTS = {
     "normalize": [StrOptions({"imagenet", "none", "per_image"}), tuple],
     "augment": [None, StrOptions({"default", "recipe"}), callable, dict],
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
-    "lr": [Interval(Real, 0, None, closed="neither")],
+    "lr": [Interval(Real, 0, None, closed="left")],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "optimizer": [StrOptions({"adam", "adamw", "sgd"})],
     "weight_decay": [Interval(Real, 0, None, closed="left")],

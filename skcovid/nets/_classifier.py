@@ -61,10 +61,11 @@ class ImageClassifier(BaseImageNet):
     ----------
     backbone : str, default="resnet18"
         A torchvision classification model name ("resnet18", "densenet121", "vgg16", ...).
-    weights : None, str or path-like, default="DEFAULT"
-        As :func:`skcovid.modules.build_backbone`: None (random initialisation), a torchvision
-        weight name ("DEFAULT", "IMAGENET1K_V1"; downloaded once into torch's cache), or a
-        local ``state_dict`` file.
+    weights : None, str or path-like, default=None
+        As :func:`skcovid.modules.build_backbone`: None (random initialisation, so nothing is
+        downloaded), a torchvision weight name ("DEFAULT", "IMAGENET1K_V1"; downloaded once
+        into torch's cache), or a local ``state_dict`` file. Pretrained weights usually want
+        a smaller ``lr`` (e.g. 1e-4).
     freeze : None, "backbone", int or list of str, default=None
         Backbone parameters to keep fixed: none; all (only the head trains); the first *n*
         stages (for ResNets ``conv1, bn1, layer1, ..., layer4``; for models with a
@@ -113,7 +114,10 @@ class ImageClassifier(BaseImageNet):
         for CT only, rows without a modality as X-rays); any callable
         ``tensor -> tensor``; or a dict ``{modality: callable}``.
     max_epochs, lr, batch_size, optimizer, weight_decay, device, callbacks, num_workers
-        Training settings (skorch); ``optimizer`` is "adamw", "adam" or "sgd" (momentum 0.9);
+        Training settings (skorch; defaults ``max_epochs=10``, ``lr=1e-3``, ``batch_size=32``,
+        ``optimizer="adamw"``, ``weight_decay=0``, shared with
+        :class:`~skcovid.embedders.FineTunedEmbedder`); ``optimizer`` is "adamw", "adam" or "sgd"
+        (momentum 0.9);
         ``callbacks`` are extra skorch callbacks; ``num_workers`` decode images in parallel.
     checkpoint : None, str or path-like, default=None
         Folder that makes an interrupted ``fit`` resumable. After every epoch the weights,
@@ -210,11 +214,11 @@ class ImageClassifier(BaseImageNet):
         "threshold": [Interval(Real, 0, 1, closed="both"), "array-like", StrOptions({"tune"})],
     }
 
-    def __init__(self, backbone="resnet18", *, weights="DEFAULT", freeze=None, head_hidden=(256,),
+    def __init__(self, backbone="resnet18", *, weights=None, freeze=None, head_hidden=(256,),
                  head_dropout=0.3, loss="cross_entropy", label_smoothing=0.0, focal_gamma=2.0,
                  focal_alpha=None, class_weight=None, multilabel=False, threshold=0.5, image_size=224,
                  clahe=False, ct_opening=0, channels=3, normalize="imagenet", augment=None, max_epochs=10,
-                 lr=1e-4, batch_size=32, optimizer="adamw", weight_decay=0.0, device="auto", callbacks=None,
+                 lr=1e-3, batch_size=32, optimizer="adamw", weight_decay=0.0, device="auto", callbacks=None,
                  checkpoint=None, num_workers=0, random_state=None, validation_fraction=0.1, patience=5,
                  precision="fp32", lr_schedule=None, warmup_epochs=1.0, monitor="valid_loss",
                  image_cache_mb=1024, verbose=0):

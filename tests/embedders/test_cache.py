@@ -145,7 +145,7 @@ def test_finetuned_fits_do_not_collide(synthetic_scans):
     data = synthetic_scans
     mask = (data.data["modality"] == "xray").to_numpy()
     X, y = data.data[mask].iloc[:16], data.target[mask][:16]
-    params = dict(hidden=6, image_size=32, max_epochs=1, validation_fraction=None, trainable_layers=1,
+    params = dict(hidden=6, image_size=32, max_epochs=1, validation_fraction=None, freeze=5,
                   cache=True, device="cpu")
     a = FineTunedEmbedder(random_state=0, **params).fit(X, y)
     b = FineTunedEmbedder(random_state=1, **params).fit(X, y)

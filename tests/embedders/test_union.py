@@ -50,7 +50,7 @@ def test_a_learning_member_makes_the_union_learn_per_modality(small_scans):
     union = make_embedder(["texture", "fine_tuned"], image_size=32, max_epochs=1, device="cpu",
                           random_state=0)
     union.set_params(texture__hog=False, fine_tuned__hidden=8, fine_tuned__batch_size=8,
-                     fine_tuned__trainable_layers=1)
+                     fine_tuned__freeze=5)
     assert isinstance(union.embedders[1][1], FineTunedEmbedder)
     assert union.learns_from_labels
     assert not _union().learns_from_labels
