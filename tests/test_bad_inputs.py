@@ -4,8 +4,9 @@ Kinds of bad input (issue 12, item 4): damaged files (empty, corrupt header, tru
 JPEG, NaN TIFF, decompression bomb), dangling symbolic links and link loops, folders named
 like images, unreadable folders, bad ``metadata.csv`` files (an ``image`` column, a
 label/modality/split contradicting the folders, rows for missing files, conflicting
-duplicates, empty, latin-1, malformed), missing patient ids, and bad labels/patients handed
-to the estimators (NaN, mixed types, a single class).
+duplicates, empty, latin-1, malformed), the same through a scan-table CSV
+(``load_scan_table``), missing patient ids, bad labels/patients handed to the estimators
+(NaN, mixed types, a single class), and damaged saved models handed to ``skcovid predict``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from skcovid.datasets import (
     load_image_folders,
     load_radiography_database,
     load_scan_folder,
+    load_scan_table,
     make_synthetic_scans,
 )
 from skcovid.preprocessing import ScanReadError, read_scan
@@ -119,12 +121,24 @@ def test_read_scan_names_the_file_or_skips(tmp_path, monkeypatch, kind):
 
 # loader -> (call, folder of the COVID scans, folder of the other class, the two labels)
 LOADERS = {
-    "load_scan_folder": (lambda root, **kw: load_scan_folder(root, **kw),
-                         "CT_Scan_Train/COVID", "CT_Scan_Train/Non_COVID", ["COVID", "Non_COVID"]),
-    "load_radiography_database": (lambda root, **kw: load_radiography_database(root, **kw),
-                                  "COVID/images", "Normal/images", ["COVID", "Normal"]),
-    "load_image_folders": (lambda root, **kw: load_image_folders(root, modality="ct", **kw),
-                           "COVID", "Non_COVID", ["COVID", "Non_COVID"]),
+    "load_scan_folder": (
+        lambda root, **kw: load_scan_folder(root, **kw),
+        "CT_Scan_Train/COVID",
+        "CT_Scan_Train/Non_COVID",
+        ["COVID", "Non_COVID"],
+    ),
+    "load_radiography_database": (
+        lambda root, **kw: load_radiography_database(root, **kw),
+        "COVID/images",
+        "Normal/images",
+        ["COVID", "Normal"],
+    ),
+    "load_image_folders": (
+        lambda root, **kw: load_image_folders(root, modality="ct", **kw),
+        "COVID",
+        "Non_COVID",
+        ["COVID", "Non_COVID"],
+    ),
 }
 
 
@@ -283,12 +297,14 @@ def test_missing_patient_warns_how_to_provide_it(tmp_path):
 
 
 def test_metadata_that_agrees_is_merged_silently(tmp_path):
-    text = ("path,patient,label,split,modality,source\n"
-            "X_Ray_Train/COVID/good-0.png,p1,COVID,train,X-Ray,a\n"
-            "X_Ray_Train/COVID/good-1.png,p1,covid,train,xray,a\n"
-            "X_Ray_Train/COVID/good-1.png,p1,covid,train,xray,a\n"  # an exact repeat is harmless
-            "X_Ray_Train/Non_COVID/good-0.png,p2,Non_COVID,train,xray,b\n"
-            "X_Ray_Train/Non_COVID/good-1.png,007,Non_COVID,train,xray,b\n")
+    text = (
+        "path,patient,label,split,modality,source\n"
+        "X_Ray_Train/COVID/good-0.png,p1,COVID,train,X-Ray,a\n"
+        "X_Ray_Train/COVID/good-1.png,p1,covid,train,xray,a\n"
+        "X_Ray_Train/COVID/good-1.png,p1,covid,train,xray,a\n"  # an exact repeat is harmless
+        "X_Ray_Train/Non_COVID/good-0.png,p2,Non_COVID,train,xray,b\n"
+        "X_Ray_Train/Non_COVID/good-1.png,007,Non_COVID,train,xray,b\n"
+    )
     root = _scan_folder_with_metadata(tmp_path, text)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -296,6 +312,136 @@ def test_metadata_that_agrees_is_merged_silently(tmp_path):
     assert sorted(bunch.data["patient"]) == ["007", "p1", "p1", "p2"]  # ids read as text
     assert sorted(bunch.data["source"]) == ["a", "a", "b", "b"]
     assert sorted(bunch.target) == ["COVID", "COVID", "Non_COVID", "Non_COVID"]
+
+
+# ------------------------------------------------------------------ scan-table CSV files
+
+
+def _scan_table(root, rows, header="path,modality,label,patient"):
+    """``root/scans.csv`` with ``rows``, beside three good PNGs (good-0.png ... good-2.png)."""
+    _good_pngs(root, 3)
+    csv = root / "scans.csv"
+    csv.write_text(header + "\n" + "".join(row + "\n" for row in rows))
+    return csv
+
+
+_TABLE_ROWS = ["good-0.png,xray,COVID,p1", "good-1.png,xray,Non_COVID,p2", "good-2.png,ct,COVID,p3"]
+
+BAD_TABLES = {
+    "empty_file": (lambda root: _scan_table(root, [], header=""), r"scans.csv' is empty.*header line"),
+    "latin1": (
+        lambda root: (
+            _scan_table(root, []).write_bytes(
+                ("path,modality,label,patient\ngood-0.png,xray,COVID,Jos\u00e9\n").encode("latin-1")
+            )
+            and None
+        ),
+        r"scans.csv' is not UTF-8.*re-save it as UTF-8",
+    ),
+    "malformed": (
+        lambda root: _scan_table(root, [*_TABLE_ROWS, 'good-0.png,xray,"COVID']),
+        r"scans.csv' is not well-formed CSV",
+    ),
+    "conflicting_duplicates": (
+        lambda root: _scan_table(root, [*_TABLE_ROWS, "good-0.png,xray,Non_COVID,p1"]),
+        r"scans.csv' lists 'good-0.png' on lines 2, 5 with different \['label'\]",
+    ),
+    "path_and_image_columns": (
+        lambda root: _scan_table(
+            root, ["good-0.png,/etc/hostname,xray,COVID"], header="path,image,modality,label"
+        ),
+        r"scans.csv has both a 'path' and an 'image' column.*Keep one",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_TABLES))
+def test_bad_scan_table_names_the_file_and_the_fix(tmp_path, kind):
+    make, match = BAD_TABLES[kind]
+    make(tmp_path)
+    for on_error in ("raise", "skip"):  # not a per-scan problem: skipping would hide it
+        with pytest.raises(ValueError, match=match):
+            load_scan_table(tmp_path / "scans.csv", on_error=on_error)
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+def test_scan_table_names_bad_files_or_reports_skips(tmp_path, monkeypatch, kind):
+    bad, reason = _make_bad(kind, tmp_path / "bad.png", monkeypatch)
+    csv = _scan_table(tmp_path, [*_TABLE_ROWS, f"{bad.name},xray,Non_COVID,p4"])
+    if kind in ("dangling_link", "link_loop", "folder_named_like_image"):
+        # not a file at all: the table is wrong, whatever on_error says (documented)
+        for on_error in ("raise", "skip"):
+            with pytest.raises(
+                FileNotFoundError, match=rf"scans.csv, line 5, column 'path'.*{bad.name}.*{reason}"
+            ):
+                load_scan_table(csv, on_error=on_error)
+        return
+    with pytest.raises(ScanReadError, match=reason) as info:
+        load_scan_table(csv)
+    assert Path(info.value.source).name == bad.name
+    with pytest.warns(UserWarning, match=rf"(?s)Skipped 1.*{bad.name}"):
+        bunch = load_scan_table(csv, on_error="skip")
+    assert [Path(p).name for p, _ in bunch.skipped] == [bad.name]
+    assert sorted(Path(p).name for p in bunch.data["image"]) == ["good-0.png", "good-1.png", "good-2.png"]
+
+
+def test_scan_table_validate_header_is_the_opt_out_for_speed(tmp_path):
+    bad = _truncated_jpeg(tmp_path / "bad")
+    csv = _scan_table(tmp_path, [*_TABLE_ROWS, f"{bad.name},xray,Non_COVID,p4"])
+    with pytest.raises(ScanReadError, match="truncated"):
+        load_scan_table(csv)  # validate="full" by default: every pixel decoded
+    bunch = load_scan_table(csv, validate="header")  # the header is intact: found later, not now
+    assert Path(bunch.data["image"].iloc[-1]).name == bad.name
+    with pytest.raises(ValueError, match=r"validate must be one of \['full', 'header'\]; got 'none'"):
+        load_scan_table(csv, validate="none")
+
+
+def test_scan_table_missing_patient_warns_how_to_provide_it(tmp_path):
+    csv = _scan_table(
+        tmp_path, ["good-0.png,xray,COVID,p1", "good-1.png,xray,Non_COVID,", "good-2.png,ct,COVID,"]
+    )
+    with pytest.warns(
+        UserWarning, match=r"2 of 3 scans have no patient id.*Add a 'patient' column to .*scans.csv"
+    ):
+        bunch = load_scan_table(csv)
+    assert bunch.data["patient"].iloc[0] == "p1" and bunch.data["patient"].nunique() == 3
+    csv.write_text("path,modality,label\ngood-0.png,xray,COVID\ngood-1.png,xray,Non_COVID\n")
+    with pytest.warns(UserWarning, match=r"2 of 2 scans have no patient id"):
+        load_scan_table(csv)
+
+
+def test_scan_table_repeats_and_stray_spaces_are_not_silent(tmp_path):
+    # the same scans again: with stray spaces, and written another way
+    csv = _scan_table(
+        tmp_path, [*_TABLE_ROWS, "good-1.png,xray, Non_COVID ,p2", "./good-0.png,xray,COVID,p1"]
+    )
+    with pytest.warns(UserWarning, match=r"lists 2 scan\(s\) more than once.*line 5: 'good-1.png'"):
+        bunch = load_scan_table(csv)
+    assert sorted(Path(p).name for p in bunch.data["image"]) == ["good-0.png", "good-1.png", "good-2.png"]
+    assert sorted(bunch.target) == ["COVID", "COVID", "Non_COVID"]  # " Non_COVID " is no class of its own
+
+
+def test_predict_names_a_truncated_model_file_not_a_pickle(tmp_path, capsys):
+    import argparse
+    import runpy
+    from types import SimpleNamespace
+
+    from skcovid import _predict
+    from skcovid.persistence import dump
+
+    tiny = SimpleNamespace(**runpy.run_path(str(Path(__file__).parent / "explain" / "_tiny_estimators.py")))
+    model = dump(tiny.fit_tiny("ImageClassifier"), tmp_path / "model.skcovid")
+    model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])  # an interrupted copy
+    _good_pngs(tmp_path / "scans", 1)
+    parser = argparse.ArgumentParser()
+    _predict.add_arguments(parser)
+    args = parser.parse_args(
+        ["--model", str(model), "--images", str(tmp_path / "scans"), "--out", str(tmp_path / "out")]
+    )
+    assert _predict.run(args) == 1
+    err = capsys.readouterr().err
+    assert "model.skcovid' is a skcovid model file" in err and "truncated or damaged" in err
+    assert "pickle" not in err
 
 
 # ----------------------------------------------------------------- estimators' fit/transform
@@ -317,15 +463,24 @@ def _pretrained(X, y):
 def _finetuned(X, y):
     from skcovid.embedders import FineTunedEmbedder
 
-    return FineTunedEmbedder(image_size=32, hidden=4, max_epochs=1, validation_fraction=None,
-                             device="cpu", random_state=0).fit(X, y)
+    return FineTunedEmbedder(
+        image_size=32, hidden=4, max_epochs=1, validation_fraction=None, device="cpu", random_state=0
+    ).fit(X, y)
 
 
 def _classifier(X, y):
     from skcovid.nets import ImageClassifier
 
-    return ImageClassifier(weights=None, image_size=32, max_epochs=1, batch_size=8, head_hidden=(4,),
-                           validation_fraction=None, device="cpu", random_state=0).fit(X, y)
+    return ImageClassifier(
+        weights=None,
+        image_size=32,
+        max_epochs=1,
+        batch_size=8,
+        head_hidden=(4,),
+        validation_fraction=None,
+        device="cpu",
+        random_state=0,
+    ).fit(X, y)
 
 
 def _mtl(X, y):
@@ -334,8 +489,12 @@ def _mtl(X, y):
     return make_mtl_pipeline(image_size=32, max_epochs=1, cv=2, device="cpu", random_state=0).fit(X, y)
 
 
-ESTIMATORS = {"PretrainedEmbedder": _pretrained, "FineTunedEmbedder": _finetuned,
-              "ImageClassifier": _classifier, "make_mtl_pipeline": _mtl}
+ESTIMATORS = {
+    "PretrainedEmbedder": _pretrained,
+    "FineTunedEmbedder": _finetuned,
+    "ImageClassifier": _classifier,
+    "make_mtl_pipeline": _mtl,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -353,8 +512,9 @@ def _one_thread():
 def test_estimators_name_a_bad_file(scan_files, tmp_path, monkeypatch, estimator, kind):
     X, y = scan_files
     bad, reason = _make_bad(kind, tmp_path / "bad.png", monkeypatch)
-    X = pd.concat([X, X.iloc[[0]].assign(image=str(bad), patient="bad-patient", mask=np.nan)],
-                  ignore_index=True)
+    X = pd.concat(
+        [X, X.iloc[[0]].assign(image=str(bad), patient="bad-patient", mask=np.nan)], ignore_index=True
+    )
     with pytest.raises(Exception, match=re.escape(bad.name)) as info:
         ESTIMATORS[estimator](X, np.append(y, y[0]))
     assert re.search(reason, str(info.value))
@@ -367,10 +527,14 @@ _NEEDS_CHECK_LABELS = {}
 _NAMES_Y_ONLY = set()
 
 BAD_LABELS = {
-    "nan": (lambda y: np.where(np.arange(len(y)) == 3, np.nan, (y == "COVID").astype(float)),
-            r"\by\b.*missing.*\b3\b"),
-    "mixed": (lambda y: np.where(np.arange(len(y)) == 2, 1, y).astype(object),
-              r"\by\b mixes text and numbers.*2"),
+    "nan": (
+        lambda y: np.where(np.arange(len(y)) == 3, np.nan, (y == "COVID").astype(float)),
+        r"\by\b.*missing.*\b3\b",
+    ),
+    "mixed": (
+        lambda y: np.where(np.arange(len(y)) == 2, 1, y).astype(object),
+        r"\by\b mixes text and numbers.*2",
+    ),
     "one_class": (lambda y: np.full(len(y), "COVID"), r"\by\b holds 1 class"),
 }
 
@@ -389,8 +553,10 @@ def test_estimators_name_bad_labels(scan_files, request, estimator, kind):
 
 BAD_PATIENTS = {
     "nan": (lambda p: p.where(np.arange(len(p)) != 4, np.nan), r"'patient' column is missing.*\b4\b"),
-    "mixed": (lambda p: p.where(np.arange(len(p)) != 4, 7),
-              r"'patient' column mixes text and numbers.*\b4\b"),
+    "mixed": (
+        lambda p: p.where(np.arange(len(p)) != 4, 7),
+        r"'patient' column mixes text and numbers.*\b4\b",
+    ),
 }
 
 

@@ -144,8 +144,11 @@ def class_scans(class_dir, report, loader="the loader"):
     for folder in folders:
         if folder.name.lower().endswith(SCAN_EXTENSIONS):
             report.problem(
-                ScanReadError(folder, "this is a folder named like an image, not an image file; "
-                                      "move its images into the class folder or rename it.")
+                ScanReadError(
+                    folder,
+                    "this is a folder named like an image, not an image file; "
+                    "move its images into the class folder or rename it.",
+                )
             )
         else:
             report.ignored.append((folder, f"a nested folder ({loader} reads only the class folder itself)"))
@@ -186,8 +189,51 @@ def drop_unreadable(frame, on_error, *, decode=True):
     return frame, report.skipped
 
 
-def fill_patients(frame, default, root):
-    """Give scans without a patient id their own (``default``), with a warning saying how to add them."""
+def read_csv(csv, where, *, dtype, header_example):
+    """Read a CSV file; an empty, non-UTF-8, malformed or unreadable one raises naming ``where`` and the fix.
+
+    The text columns (``dtype``) lose surrounding spaces, so that ``" COVID"`` reads as ``"COVID"``.
+
+    Parameters
+    ----------
+    csv : Path
+    where : str
+        The file as the messages name it ("The metadata file '...'").
+    dtype : dict
+        Passed to :func:`pandas.read_csv`.
+    header_example : str
+        A header line the file could have, shown when it is empty.
+    """
+    try:
+        table = pd.read_csv(csv, dtype=dtype)
+    except pd.errors.EmptyDataError:
+        raise ValueError(
+            f"{where} is empty; give it a header line such as {header_example!r} and one row per scan "
+            "(or delete it)."
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{where} is not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at offset "
+            f"{exc.start}); re-save it as UTF-8, for example with pandas.read_csv(path, "
+            "encoding='latin-1').to_csv(path, index=False)."
+        ) from None
+    except pd.errors.ParserError as exc:
+        raise ValueError(
+            f"{where} is not well-formed CSV ({str(exc).strip()}); fix the line named there (an unquoted "
+            "comma or a stray quote), or quote fields that hold commas."
+        ) from None
+    except OSError as exc:
+        raise type(exc)(
+            f"Cannot read {where[0].lower()}{where[1:]} ({exc.strerror or exc}); give your user read access "
+            "to it."
+        ) from exc
+    for column in [c for c in dtype if c in table.columns]:  # " COVID" is not a class of its own
+        table[column] = table[column].str.strip()
+    return table
+
+
+def fill_patients(frame, default, how):
+    """Give scans without a patient id their own (``default``), warning with ``how`` to provide them."""
     if "patient" not in frame.columns:
         frame["patient"] = np.nan
     missing = frame["patient"].isna().to_numpy()
@@ -196,8 +242,7 @@ def fill_patients(frame, default, root):
         warnings.warn(
             f"{int(missing.sum())} of {len(frame)} scans have no patient id (e.g. {example!r}): each of them "
             "is treated as its own patient, so a patient-grouped split cannot keep one patient's scans "
-            f"together. Provide them in {str(Path(root) / 'metadata.csv')!r} with the columns 'path' "
-            "(relative to the data folder) and 'patient', or set bunch.data['patient'] yourself.",
+            f"together. {how}, or set bunch.data['patient'] yourself.",
             stacklevel=4,
         )
         frame["patient"] = frame["patient"].where(~missing, default)

@@ -17,7 +17,7 @@ from ._common import (
     list_folder,
     make_bunch,
 )
-from ._metadata import merge_metadata
+from ._metadata import METADATA_FILE, merge_metadata
 
 # the X_Ray_Train/... layout: (folder name, modality, split)
 SEED000_FOLDERS = (
@@ -30,13 +30,24 @@ SEED000_FOLDERS = (
 RADIOGRAPHY_CLASSES = ("COVID", "Lung_Opacity", "Normal", "Viral Pneumonia")
 VALIDATE = ("full", "header")
 
+
 def _scan_row(path, root, **columns):
     relative = path.relative_to(root).as_posix()
     return {"image": str(path), "_relative": relative, "_key": relative.lower(), **columns}
 
 
-def _finish(rows, root, report, *, layout, validate, default_patient, description, skip_prefixes=(),
-            masks_folder=False):
+def _finish(
+    rows,
+    root,
+    report,
+    *,
+    layout,
+    validate,
+    default_patient,
+    description,
+    skip_prefixes=(),
+    masks_folder=False,
+):
     """Merge the metadata, check the files, fill in patients, warn, and build the Bunch."""
     check_choice("validate", validate, VALIDATE)
     frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["image", "_relative", "_key", "label"])
@@ -49,9 +60,19 @@ def _finish(rows, root, report, *, layout, validate, default_patient, descriptio
     report.warn()
     if frame.empty:
         return make_bunch(frame, skipped=report.skipped)  # raises, pointing at the skipped entries
-    frame = fill_patients(frame, frame[default_patient], root)
+    how = (
+        f"Provide them in {str(root / METADATA_FILE)!r} with the columns 'path' (relative to the data "
+        "folder) and 'patient'"
+    )
+    frame = fill_patients(frame, frame[default_patient], how)
     frame = frame.drop(columns=["_key", "_relative", "_stem"], errors="ignore")
     return make_bunch(frame, skipped=report.skipped, description=description)
+
+
+def _flat_layout(root, kept):
+    """``_finish`` arguments of the one-folder-per-class layouts (``kept``: the class folders read)."""
+    left_out = tuple(p.name.lower() for p in root.iterdir() if p.is_dir() and p.name not in kept)
+    return {"layout": ("label", "modality"), "default_patient": "_stem", "skip_prefixes": left_out}
 
 
 def _check_choice(name, value, allowed):
@@ -180,9 +201,15 @@ def load_scan_folder(root, *, split=None, modalities=None, on_error="raise", val
         report.warn()
         raise ValueError(f"The folders {present} in {str(root)!r} hold no images.")
     return _finish(
-        rows, root, report, layout=("label", "modality", "split"), validate=validate,
-        default_patient="_relative", description=f"X-ray/CT folder scans from {root}",
-        skip_prefixes=tuple(left_out), masks_folder=True,
+        rows,
+        root,
+        report,
+        layout=("label", "modality", "split"),
+        validate=validate,
+        default_patient="_relative",
+        description=f"X-ray/CT folder scans from {root}",
+        skip_prefixes=tuple(left_out),
+        masks_folder=True,
     )
 
 
@@ -230,17 +257,24 @@ def load_radiography_database(root, *, classes=None, on_error="raise", validate=
         masks_dir = find_child(class_dir, "masks")
         masks = {p.stem.lower(): str(p) for p in list_folder(masks_dir, report)[1]} if masks_dir else {}
         for path in class_scans(images_dir, report, "load_radiography_database"):
-            rows.append(_scan_row(path, root, modality="xray", label=class_dir.name, _stem=path.stem,
-                                  mask=masks.get(path.stem.lower(), np.nan)))
+            rows.append(
+                _scan_row(
+                    path,
+                    root,
+                    modality="xray",
+                    label=class_dir.name,
+                    _stem=path.stem,
+                    mask=masks.get(path.stem.lower(), np.nan),
+                )
+            )
     if not found:
         raise FileNotFoundError(
             f"None of the class folders {wanted} exist in {str(root)!r}; "
             "expected COVID/, Lung_Opacity/, Normal/, 'Viral Pneumonia'/ each with images/ and masks/."
         )
+    description = f"COVID-19 Radiography Database at {root}"
     return _finish(
-        rows, root, report, layout=("label", "modality"), validate=validate, default_patient="_stem",
-        description=f"COVID-19 Radiography Database at {root}",
-        skip_prefixes=tuple(p.name.lower() for p in root.iterdir() if p.is_dir() and p.name not in found),
+        rows, root, report, validate=validate, description=description, **_flat_layout(root, found)
     )
 
 
@@ -288,8 +322,7 @@ def load_image_folders(root, *, modality, classes=None, on_error="raise", valida
         for path in class_scans(d, report, "load_image_folders")
     ]
     chosen = {d.name for d in class_dirs}
+    description = f"class folders at {root}"
     return _finish(
-        rows, root, report, layout=("label", "modality"), validate=validate, default_patient="_stem",
-        description=f"class folders at {root}",
-        skip_prefixes=tuple(p.name.lower() for p in root.iterdir() if p.is_dir() and p.name not in chosen),
+        rows, root, report, validate=validate, description=description, **_flat_layout(root, chosen)
     )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..preprocessing._io import ScanReadError
 from ..utils import check_modality
+from ._common import read_csv
 
 METADATA_FILE = "metadata.csv"
 _TEXT_COLUMNS = ("path", "patient", "mask", "label", "modality", "split", "image")
@@ -33,6 +33,7 @@ def path_key(path):
 
 def _same(column, a, b):
     """Whether two values of a folder-decided column mean the same thing."""
+
     def norm(value):
         if column == "modality":
             try:
@@ -47,29 +48,7 @@ def _same(column, a, b):
 def read_metadata(csv):
     """Read a metadata CSV (text columns as strings); errors name the file and the fix."""
     where = f"The metadata file {str(csv)!r}"
-    try:
-        meta = pd.read_csv(csv, dtype={c: str for c in _TEXT_COLUMNS})
-    except pd.errors.EmptyDataError:
-        raise ValueError(
-            f"{where} is empty; delete it, or give it a header line such as 'path,patient' and one row "
-            "per scan."
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{where} is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at offset "
-            f"{exc.start}); re-save it as UTF-8, for example with pandas.read_csv(path, "
-            "encoding='latin-1').to_csv(path, index=False)."
-        ) from None
-    except pd.errors.ParserError as exc:
-        raise ValueError(
-            f"{where} is not well-formed CSV ({str(exc).strip()}); fix the line named there (an unquoted "
-            "comma or a stray quote), or quote fields that hold commas."
-        ) from None
-    except OSError as exc:
-        raise type(exc)(
-            f"Cannot read {where[4:]} ({exc.strerror or exc}); give your user read access to it, or "
-            "move it away to load the folders without metadata."
-        ) from exc
+    meta = read_csv(csv, where, dtype=dict.fromkeys(_TEXT_COLUMNS, str), header_example="path,patient")
     if "path" not in meta.columns:
         raise ValueError(
             f"{where} has no 'path' column (its columns: {list(meta.columns)}); add one holding each "
@@ -87,20 +66,23 @@ def read_metadata(csv):
     return meta
 
 
-def _drop_duplicates(meta, csv):
-    """One row per path; rows that repeat a path must agree on every other column."""
+def drop_duplicates(meta, where, column="path"):
+    """One row per ``_key``; rows that repeat a scan must agree on every column but ``column``.
+
+    ``meta`` has the scan's identity in ``_key`` and the file as written in ``column``;
+    ``where`` names the file in the message. Raises naming the lines that disagree.
+    """
     repeated = meta["_key"].duplicated(keep=False).to_numpy()
     if not repeated.any():
         return meta
     for _, group in meta[repeated].groupby("_key", sort=False):
-        values = group.drop(columns=["_key", "path"])
+        values = group.drop(columns=["_key", column])
         differing = [c for c in values.columns if values[c].nunique(dropna=False) > 1]
         if differing:
-            column = differing[0]
+            first = differing[0]
             raise ValueError(
-                f"The metadata file {str(csv)!r} lists {group['path'].iloc[0]!r} on lines "
-                f"{_lines(group.index)} with different {differing} (e.g. {column}: "
-                f"{group[column].tolist()}); keep one row per scan."
+                f"{where} lists {group[column].iloc[0]!r} on lines {_lines(group.index)} with different "
+                f"{differing} (e.g. {first}: {group[first].tolist()}); keep one row per scan."
             )
     return meta.drop_duplicates("_key")
 
@@ -131,13 +113,17 @@ def _report_unmatched(meta, frame, root, report, skip_prefixes):
             continue
         file = root / str(path).strip()
         if file.exists():
-            report.ignored.append((file, f"listed on line {_line(index)} of {csv}, but not a scan of the "
-                                         "folders loaded"))
+            report.ignored.append(
+                (file, f"listed on line {_line(index)} of {csv}, but not a scan of the folders loaded")
+            )
         else:
-            report.problem(ScanReadError(
-                file, f"it is listed on line {_line(index)} of {str(csv)!r} but does not exist; restore the "
-                      "file or delete the row."
-            ))
+            report.problem(
+                ScanReadError(
+                    file,
+                    f"it is listed on line {_line(index)} of {str(csv)!r} but does not exist; restore the "
+                    "file or delete the row.",
+                )
+            )
 
 
 def merge_metadata(frame, root, report, *, layout, skip_prefixes=()):
@@ -169,16 +155,16 @@ def merge_metadata(frame, root, report, *, layout, skip_prefixes=()):
         return frame
     meta = read_metadata(csv)
     meta["_key"] = meta["path"].map(path_key)
-    meta = _drop_duplicates(meta, csv)
+    meta = drop_duplicates(meta, f"The metadata file {str(csv)!r}")
     _check_layout(frame, meta, layout, csv)
     _report_unmatched(meta, frame, root, report, skip_prefixes)
     if "mask" in meta.columns:
-        meta["mask"] = [str(root / m.strip()) if isinstance(m, str) and m.strip() else np.nan
-                        for m in meta["mask"]]
+        meta["mask"] = [
+            str(root / m.strip()) if isinstance(m, str) and m.strip() else np.nan for m in meta["mask"]
+        ]
     meta = meta.drop(columns=["path", *[c for c in layout if c in meta.columns]])
     merged = frame.merge(meta, on="_key", how="left", suffixes=("", "_meta"))
     for column in [c for c in meta.columns if f"{c}_meta" in merged.columns]:
         listed = merged.pop(f"{column}_meta")
         merged[column] = listed.where(listed.notna(), merged[column])
     return merged
-

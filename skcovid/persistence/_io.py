@@ -7,6 +7,7 @@ import json
 import os
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 from ._graph import Decoder, Encoder, ObjectRef, TensorRef, TorchValueRef, class_name
@@ -14,11 +15,15 @@ from ._interrupt import is_fit_interrupted
 from ._trust import check_names, resolver
 
 FORMAT = "skcovid-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the manifest records content_sha256
 MANIFEST, SKELETON, WEIGHTS = "manifest.json", "skeleton.skops", "weights.safetensors"
 #: The packages whose versions a saved model records and ``load`` compares.
 VERSIONED = ("skcovid", "torch", "torchvision", "skorch", "scikit-learn", "skops", "safetensors", "numpy")
 _NODE_TYPES = [class_name(c).replace(":", ".") for c in (ObjectRef, TensorRef, TorchValueRef)]
+#: The manifest field holding the SHA-256 of the rest of the manifest (see :func:`dump`).
+CONTENT_HASH = "content_sha256"
+#: What reading a damaged zip member raises (bad CRC, a cut deflate stream, a missing member).
+_UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, KeyError)
 
 
 class ModelVersionWarning(UserWarning):
@@ -66,6 +71,33 @@ def _digest(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def _content_digest(manifest):
+    """SHA-256 of the manifest as JSON with sorted keys and no spaces, without ``content_sha256``."""
+    content = {key: value for key, value in manifest.items() if key != CONTENT_HASH}
+    return _digest(json.dumps(content, sort_keys=True, separators=(",", ":")).encode())
+
+
+def _starts_like_model(path):
+    """Whether the file begins as :func:`dump` writes it: a zip whose first member is the manifest.
+
+    A truncated or damaged model keeps its first bytes, so this tells it from other files.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(30 + len(MANIFEST))  # a zip local header is 30 bytes, then the name
+    except OSError:
+        return False
+    return head[:4] == b"PK\x03\x04" and head[30:] == MANIFEST.encode()
+
+
+def _damaged(path, what):
+    return ValueError(
+        f"{str(path)!r} is a skcovid model file, but {what}: it was truncated or damaged after it was saved "
+        "(an interrupted copy or download, a full disk?). Copy it again from its source, or save the model "
+        "again with skcovid.persistence.dump."
+    )
+
+
 def dump(estimator, path, *, include_optimizer=False, include_training_data=False):
     """Save a fitted skcovid estimator or pipeline in one file, without pickle.
 
@@ -73,7 +105,12 @@ def dump(estimator, path, *, include_optimizer=False, include_training_data=Fals
 
     - ``manifest.json``: the format, the versions of skcovid, torch, torchvision, skorch,
       scikit-learn, skops, safetensors and numpy, the estimator's class, parameters and
-      classes, whether its fit was interrupted, and the SHA-256 of the two other members;
+      classes, whether its fit was interrupted, the SHA-256 of the two other members
+      (``sha256``), and the content hash ``content_sha256``: the SHA-256 of the manifest
+      itself, as JSON with sorted keys and no spaces, without that field. Through the
+      members' hashes it covers the weights and the rest of the estimator too, so
+      :func:`load` refuses a file whose weights, parameters, classes or versions were
+      changed, or that was cut short, after it was saved;
     - ``weights.safetensors``: every tensor (network weights and buffers), as safetensors;
     - ``skeleton.skops``: everything else, persisted with skops, with each tensor replaced
       by a reference into the weights.
@@ -132,6 +169,8 @@ def dump(estimator, path, *, include_optimizer=False, include_training_data=Fals
         "n_tensors": len(encoder.tensors),
         "sha256": {SKELETON: _digest(skeleton), WEIGHTS: _digest(weights)},
     }
+    manifest = json.loads(json.dumps(manifest))  # the form load reads back (tuples become lists)
+    manifest[CONTENT_HASH] = _content_digest(manifest)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
@@ -149,7 +188,9 @@ def dump(estimator, path, *, include_optimizer=False, include_training_data=Fals
 def is_model_file(path):
     """Whether ``path`` is a file written by :func:`dump` (a zip with a skcovid manifest).
 
-    Only the manifest is read: nothing is loaded or run.
+    Only the manifest (or, for a damaged file, its first bytes) is read: nothing is loaded
+    or run. A file that begins as :func:`dump` writes it but was truncated or damaged
+    counts too, so that :func:`load` says what is wrong with it.
 
     Parameters
     ----------
@@ -161,13 +202,16 @@ def is_model_file(path):
     """
     try:
         with zipfile.ZipFile(path) as archive:
-            return json.loads(archive.read(MANIFEST)).get("format") == FORMAT
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError):
-        return False
+            manifest = json.loads(archive.read(MANIFEST))
+        return isinstance(manifest, dict) and manifest.get("format") == FORMAT
+    except (OSError, ValueError, *_UNREADABLE):
+        return _starts_like_model(path)
 
 
 def read_manifest(path):
-    """The manifest of a file written by :func:`dump`, as a dict (nothing else is read).
+    """The manifest of a file written by :func:`dump`, as a dict, checked against its content hash.
+
+    Nothing but the manifest is read.
 
     Parameters
     ----------
@@ -176,30 +220,59 @@ def read_manifest(path):
     Returns
     -------
     dict
+
+    Raises
+    ------
+    ValueError
+        When the file is not one :func:`dump` writes, is truncated or damaged, is of a
+        newer format, or its manifest does not match its ``content_sha256`` (it was edited).
     """
     try:
         with zipfile.ZipFile(path) as archive:
             manifest = json.loads(archive.read(MANIFEST))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (ValueError, *_UNREADABLE) as exc:
+        if _starts_like_model(path):
+            raise _damaged(path, f"its {MANIFEST} cannot be read ({exc})") from exc
         raise ValueError(
             f"{str(path)!r} is not a model saved by skcovid.persistence.dump (no readable {MANIFEST}); "
             "save the fitted model with skcovid.persistence.dump."
         ) from exc
-    if manifest.get("format") != FORMAT:
-        raise ValueError(f"{str(path)!r} is not a {FORMAT} file (its manifest says "
-                         f"{manifest.get('format')!r}).")
-    if manifest.get("format_version", 0) > FORMAT_VERSION:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+        raise ValueError(f"{str(path)!r} is not a {FORMAT} file (its {MANIFEST} says {found!r}).")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise _damaged(path, f"its manifest's format_version is {version!r}, not a number")
+    if version > FORMAT_VERSION:
         raise ValueError(
-            f"{str(path)!r} is format version {manifest['format_version']}, newer than this skcovid "
-            f"reads ({FORMAT_VERSION}); upgrade skcovid."
+            f"{str(path)!r} is format version {version}, newer than this skcovid reads ({FORMAT_VERSION}); "
+            "upgrade skcovid."
+        )
+    if version < 2 and CONTENT_HASH not in manifest:
+        warnings.warn(
+            f"{str(path)!r} was saved by an older skcovid whose manifest records no {CONTENT_HASH}: its "
+            "weights and skeleton are still checked against their hashes, but an edit of the manifest "
+            "itself would go unnoticed. Save the model again with skcovid.persistence.dump.",
+            ModelVersionWarning,
+            stacklevel=3,
+        )
+        return manifest
+    if manifest.get(CONTENT_HASH) != _content_digest(manifest):
+        raise ValueError(
+            f"{str(path)!r}: its {MANIFEST} does not match the {CONTENT_HASH} it records: the manifest "
+            "(versions, classes, parameters, fit_interrupted or the members' hashes) was edited after the "
+            "file was saved. Use the original file, or save the model again with skcovid.persistence.dump."
         )
     return manifest
 
 
 def _warn_versions(saved, path):
     installed = _versions()
-    changed = [f"{name} {saved[name]} (installed: {installed.get(name)})" for name in VERSIONED
-               if name in saved and saved[name] != installed.get(name)]
+    changed = [
+        f"{name} {saved[name]} (installed: {installed.get(name)})"
+        for name in VERSIONED
+        if name in saved and saved[name] != installed.get(name)
+    ]
     if changed:
         warnings.warn(
             f"{str(path)!r} was saved with {', '.join(changed)}. It may load and predict differently; "
@@ -212,7 +285,8 @@ def _warn_versions(saved, path):
 def load(path, *, trusted=None, map_location=None):
     """Load a model saved by :func:`dump`.
 
-    The members' SHA-256 are checked against the manifest, the types the skeleton names
+    The manifest is checked against its content hash and the members' SHA-256 against
+    the manifest (a changed, truncated or damaged file is refused), the types the skeleton names
     are checked before anything is built (classes from the packages skcovid models are
     made of; functions from skcovid, skorch and ``torch.nn.functional``), then the
     skeleton is loaded with skops and the weights with safetensors.
@@ -241,17 +315,22 @@ def load(path, *, trusted=None, map_location=None):
     Raises
     ------
     ValueError
-        When the file is not a skcovid model, a member does not match its hash (the file
-        was changed after it was saved), or it names an untrusted type.
+        When the file is not a skcovid model, is truncated or damaged, its manifest or a
+        member does not match its hash (the file was changed after it was saved), or it
+        names an untrusted type; the message names the file and what to do.
     """
     import safetensors.torch
     import skops.io
 
     manifest = read_manifest(path)
-    with zipfile.ZipFile(path) as archive:
-        skeleton, weights = archive.read(SKELETON), archive.read(WEIGHTS)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            skeleton, weights = archive.read(SKELETON), archive.read(WEIGHTS)
+    except _UNREADABLE as exc:
+        raise _damaged(path, f"a member cannot be read ({exc})") from exc
+    digests = manifest.get("sha256") if isinstance(manifest.get("sha256"), dict) else {}
     for name, data in ((SKELETON, skeleton), (WEIGHTS, weights)):
-        if _digest(data) != manifest.get("sha256", {}).get(name):
+        if _digest(data) != digests.get(name):
             raise ValueError(
                 f"{str(path)!r}: {name} does not match the SHA-256 in its manifest: the file was changed "
                 "or damaged after it was saved. Use the original file, or save the model again with "
@@ -265,6 +344,8 @@ def load(path, *, trusted=None, map_location=None):
     estimator = decoder.decode(tree)
     classes = getattr(estimator, "classes_", None)
     if classes is not None and _jsonable(list(classes.tolist())) != manifest.get("classes"):
-        raise ValueError(f"{str(path)!r}: the classes in the manifest ({manifest.get('classes')}) are not "
-                         f"the model's ({list(classes)}); the manifest was edited. Use the original file.")
+        raise ValueError(
+            f"{str(path)!r}: the classes in the manifest ({manifest.get('classes')}) are not "
+            f"the model's ({list(classes)}); the manifest was edited. Use the original file."
+        )
     return estimator

@@ -12,16 +12,55 @@ from __future__ import annotations
 
 import importlib
 
-CLASS_PACKAGES = ("skcovid", "skorch", "torch", "torchvision", "sklearn", "imblearn", "numpy", "scipy",
-                  "collections")
-TORCH_CLASS_MODULES = ("torch.nn", "torch.optim", "torch.utils.data", "torchvision.models",
-                       "torchvision.ops", "torchvision.transforms", "torchvision.tv_tensors")
+CLASS_PACKAGES = (
+    "skcovid",
+    "skorch",
+    "torch",
+    "torchvision",
+    "sklearn",
+    "imblearn",
+    "numpy",
+    "scipy",
+    "collections",
+)
+TORCH_CLASS_MODULES = (
+    "torch.nn",
+    "torch.optim",
+    "torch.utils.data",
+    "torchvision.models",
+    "torchvision.ops",
+    "torchvision.transforms",
+    "torchvision.tv_tensors",
+)
 FUNCTION_PACKAGES = ("skcovid", "skorch", "torch.nn.functional", "torch.nn.init")
 #: Exact names trusted whatever their package: plain containers and scalars, ``partial``
-#: (skops checks the function it wraps) and ``print`` (a verbose callback's sink).
-NAMES = (*(f"builtins.{t}" for t in ("dict", "list", "tuple", "set", "frozenset", "str", "int", "float",
-                                    "bool", "complex", "bytes", "slice")),
-         "functools.partial", "builtins.print")
+#: (skops checks the function it wraps), ``print`` (a verbose callback's sink) and file paths
+#: (a ``checkpoint`` or ``cache`` folder given as a ``Path``: building one touches no file).
+NAMES = (
+    *(
+        f"builtins.{t}"
+        for t in (
+            "dict",
+            "list",
+            "tuple",
+            "set",
+            "frozenset",
+            "str",
+            "int",
+            "float",
+            "bool",
+            "complex",
+            "bytes",
+            "slice",
+        )
+    ),
+    "functools.partial",
+    "builtins.print",
+    *(
+        f"pathlib.{t}"
+        for t in ("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath")
+    ),
+)
 
 
 def _within(module, packages):
