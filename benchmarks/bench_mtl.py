@@ -16,7 +16,8 @@ is fitted on the same training rows and scored on the same test rows:
   texture or pretrained, both layouts are the same columns, so it is skipped);
 - ``single_modality``: the pipeline's ClassifierHead, one per modality (ModalityRouter);
 - ``logistic_regression``: standardised embedding columns, LogisticRegression (both modalities);
-- ``texture_hgb``: TextureEmbedder features, one HistGradientBoostingClassifier per modality.
+- ``texture_hgb`` / ``texture_svm``: TextureEmbedder features, one HistGradientBoostingClassifier
+  / RBF support vector machine per modality.
 
 Reported per modality and for all rows: ROC AUC and accuracy with 95 % patient-bootstrap
 CIs; DeLong (AUC) and McNemar (accuracy) tests of ``mtl_adversarial`` against each other
@@ -162,7 +163,7 @@ def main(argv=None):
         print(f"texture features: {timings['texture_fit_s'] + timings['texture_test_s']:.1f} s", flush=True)
 
     # (models, training frame, test frame): the pipelines read the joint layout, the
-    # baselines the per-modality columns, texture_hgb the texture features.
+    # baselines the per-modality columns, the texture baselines the texture features.
     A_train, A_test = zoo.task_columns(E_train), zoo.task_columns(E_test)
     mtl = zoo.mtl_models(args.random_state, per_modality=per_modality)
     per_modality_model = {"mtl_per_modality": mtl.pop("mtl_per_modality")} if per_modality else {}
@@ -214,7 +215,7 @@ def main(argv=None):
     embedding = (
         f"Embedding ({args.embedder}{', cached' if args.cache else ''}): fit + embed Train "
         f"{timings['embed_fit_s']:.1f} s, embed Test {timings['embed_test_s']:.1f} s"
-        + (f"; texture features for `texture_hgb` {texture_s:.1f} s" if "texture_fit_s" in timings else "")
+        + (f"; texture features {texture_s:.1f} s" if "texture_fit_s" in timings else "")
         + ". `fit_s`: each model's fit on the embeddings (torch, BLAS and OpenMP on 1 thread)."
     )
     total_seconds = time.perf_counter() - total_start

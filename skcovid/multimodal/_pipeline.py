@@ -113,7 +113,7 @@ def make_mtl_pipeline(
     adversarial="gradient_reversal",
     adversarial_weight=1.0,
     task_hidden=(256, 64),
-    shared_hidden=(256, 32),
+    shared_hidden=(256, 8),
     head_hidden=(64,),
     head_loss="cross_entropy",
     max_epochs=30,
@@ -172,8 +172,9 @@ default="texture"
     task_hidden : tuple of int, default=(256, 64)
         Hidden layers of the task-specific extractors (the last is the number of features
         each emits).
-    shared_hidden : tuple of int, default=(256, 32)
-        Hidden layers of the shared extractor.
+    shared_hidden : tuple of int, default=(256, 8)
+        Hidden layers of the shared extractor (the last is the number of shared features:
+        few, so that the adversary can hide the modality in them).
     head_hidden : tuple of int, default=(64,)
     head_loss : {"cross_entropy", "focal"}, default="cross_entropy"
     max_epochs : int, default=30
@@ -284,7 +285,7 @@ head_loss, max_epochs, lr, batch_size, cv, device, cache, random_state, modaliti
         adversarial="gradient_reversal",
         adversarial_weight=1.0,
         task_hidden=(256, 64),
-        shared_hidden=(256, 32),
+        shared_hidden=(256, 8),
         head_hidden=(64,),
         head_loss="cross_entropy",
         max_epochs=30,

@@ -30,7 +30,7 @@ class SharedFeatureExtractor(FrameOutputMixin, TransformerMixin, LabelMLP, auto_
       cross-entropy, then the encoder maximises the updated discriminator's cross-entropy.
 
     Training runs in skorch (a ``NeuralNet`` whose training step plays both players, the
-    same engine as every network of skcovid). Three choices make the adversary work
+    same engine as every network of skcovid). Five choices make the adversary work
     at the defaults:
 
     1. **One space, standardised per modality** (``standardize="modality"``): each input
@@ -54,6 +54,12 @@ class SharedFeatureExtractor(FrameOutputMixin, TransformerMixin, LabelMLP, auto_
        best validation diagnosis loss is kept; if none is, the most invariant one. Early
        stopping counts ``patience`` epochs from the first such epoch. The validation rows
        are carved from the training rows by patient.
+    5. **A narrow shared code** (``hidden=(256, 8)``): the shared branch carries what the
+       modalities have in common, which is little; eight features leave the encoder
+       little room to keep the modality in directions the adversary does not watch, while
+       the diagnosis stays in them (the task branches carry the rest). On the real scans'
+       Train split, a patient-grouped probe read the modality from 32 shared features with
+       balanced accuracy 0.63-0.70 over three seeds, from 8 with 0.50-0.54.
 
     Measuring leakage on new rows is opt-in: call :func:`probe_modality` on
     ``transform``'s output; fitting never pays for it. The encoder has no dropout or
@@ -66,8 +72,8 @@ class SharedFeatureExtractor(FrameOutputMixin, TransformerMixin, LabelMLP, auto_
 
     Parameters
     ----------
-    hidden : tuple of int, default=(256, 32)
-        Encoder layer widths; the last is the number of shared features.
+    hidden : tuple of int, default=(256, 8)
+        Encoder layer widths; the last is the number of shared features (see 5. above).
     adversarial : {"gradient_reversal", "minimax", None}, default="gradient_reversal"
     adversarial_weight : float, default=1.0
         Final weight λ of the adversarial term (reached by the ramp).
@@ -157,7 +163,7 @@ validation_fraction, patience, device, random_state, verbose
 
     def __init__(
         self,
-        hidden=(256, 32),
+        hidden=(256, 8),
         *,
         adversarial="gradient_reversal",
         adversarial_weight=1.0,

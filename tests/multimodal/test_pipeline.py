@@ -207,10 +207,11 @@ def test_default_system_on_real_scans(real_texture):
     score = pipe.predict_proba(E_test)[:, list(pipe.classes_).index("COVID")]
     for modality in ("xray", "ct"):
         rows = (E_test["modality"] == modality).to_numpy()
-        assert roc_auc_score(y_test[rows] == "COVID", score[rows]) > 0.85, modality
+        # measured 0.905 (X-ray) / 0.922 (CT); seed 1: 0.903 / 0.908
+        assert roc_auc_score(y_test[rows] == "COVID", score[rows]) > 0.87, modality
     shared = pipe.named_steps["features"].shared_.transform(E_test)
     probe = probe_modality(shared, shared["modality"], groups=shared["patient"], random_state=0)
-    assert probe.balanced_accuracy < 0.7
+    assert probe.balanced_accuracy <= 0.60  # the goal; measured 0.508 (seed 1: 0.559)
 
 
 def test_set_output_pandas_reaches_every_step():

@@ -39,9 +39,9 @@ def test_defaults_hide_the_modality_on_real_scans(real_invariance, real_texture)
     assert SharedFeatureExtractor().adversarial == "gradient_reversal"
     for mode in ("gradient_reversal", "minimax"):
         probe = real_invariance[mode][1]
-        assert probe.balanced_accuracy < plain.balanced_accuracy - 0.15, mode
-        assert probe.balanced_accuracy < 0.65, mode  # measured 0.590 / 0.602 (goal: <= 0.60)
-    assert real_invariance["gradient_reversal"][1].balanced_accuracy < 0.62
+        assert probe.balanced_accuracy < plain.balanced_accuracy - 0.2, mode
+        # the goal; measured 0.508 / 0.517 (seeds 1 and 2: 0.559 / 0.548, 0.526 / 0.513)
+        assert probe.balanced_accuracy <= 0.60, mode
 
 
 @pytest.mark.real_data
