@@ -69,6 +69,7 @@ SUBCOMMANDS = {
             "skcovid audit covid-scans --out audit",
             "skcovid audit covid-scans --attributes source view --checks label embeddings --out audit",
             "skcovid audit scans.csv --split all --fail-on-flag --out audit",
+            "skcovid audit covid-scans --model model.skcovid --out audit-model",
         ],
     ),
     "demo": (
