@@ -29,7 +29,8 @@ from skcovid.nets import ImageClassifier
 data = make_synthetic_scans(140, modalities="xray", image_size=64, covid_fraction=0.3, random_state=0)
 X, y = data.data, data.target.to_numpy()
 train = (X["split"] == "train").to_numpy()
-print("training labels:", dict(zip(*np.unique(y[train], return_counts=True))))
+labels, counts = np.unique(y[train], return_counts=True)
+print("training labels:", dict(zip(labels.tolist(), counts.tolist())))
 
 # %%
 # Freeze the stem, oversample, train

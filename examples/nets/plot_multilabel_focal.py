@@ -51,8 +51,8 @@ clf = ImageClassifier(
     device="cpu",
 )
 clf.fit(X[train], Y[train])
-print("labels:", list(clf.classes_))
-print("tuned thresholds:", dict(zip(clf.classes_, clf.thresholds_.round(3))))
+print("labels:", clf.classes_.tolist())
+print("tuned thresholds:", dict(zip(clf.classes_.tolist(), clf.thresholds_.round(3).tolist())))
 
 # %%
 # ``predict`` returns a 0/1 matrix, one column per label
