@@ -101,7 +101,8 @@ def add_arguments(parser):
         help="mtl: folds of the out-of-fold features the head learns from; none: "
         "in-sample features (default: %(default)s)",
     )
-    for branch, default in (("task", "256,64"), ("shared", "256,32"), ("head", "64")):
+    # the defaults of make_mtl_pipeline (tests/test_cli_train.py keeps them equal)
+    for branch, default in (("task", "256,64"), ("shared", "256,8"), ("head", "64")):
         parser.add_argument(
             f"--{branch}-hidden",
             type=_widths,

@@ -156,3 +156,18 @@ def test_a_fit_that_skorch_stopped_counts_as_interrupted(scans, tmp_path, monkey
     assert main(["train", scans, "--out", tmp_path, *TINY_MTL]) == 130
     assert "the training of mtl was interrupted" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_option_defaults_are_the_pipeline_defaults():
+    """`skcovid train` with no options builds what make_mtl_pipeline() builds."""
+    import inspect
+
+    from skcovid.cli import build_parser
+    from skcovid.multimodal import make_mtl_pipeline
+
+    args = build_parser().parse_args(["train", "scans", "--out", "model"])
+    defaults = inspect.signature(make_mtl_pipeline).parameters
+    given = {k: v for k, v in vars(args).items() if k in defaults and v is not None and k != "random_state"}
+    assert {"shared_hidden", "task_hidden", "head_hidden", "cv", "adversarial"} <= set(given)
+    for name, value in given.items():  # None means "the estimator's default"; the command seeds 0
+        assert tuple(np.atleast_1d(value)) == tuple(np.atleast_1d(defaults[name].default)), name
