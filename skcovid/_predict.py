@@ -215,8 +215,8 @@ def predict_images(args):
     overlays.mkdir(parents=True, exist_ok=True)
     if args.gradcam and kind != "torch":
         print(
-            f"Grad-CAM is not available for {'ONNX' if kind == 'onnx' else 'this'} model; "
-            "overlays show probabilities" + (" and masks" if kind == "onnx" else "") + " only."
+            f"Grad-CAM is not available for {'an ONNX' if kind == 'onnx' else 'this'} model; "
+            "overlays show the probabilities (and the lung mask, for a model that predicts one) only."
         )
     failed, good = [], 0
     with PredictionWriter(out / "predictions.csv", resume=args.resume) as writer:

@@ -203,6 +203,16 @@ def quiet_embedders(estimator, depth=5):
             quiet_embedders(child, depth - 1)
 
 
+def _plain_parameters(model):
+    """The model's parameters that JSON can hold (numbers, text, flags, widths), deep."""
+    plain = (str, int, float, bool, type(None))
+    return {
+        name: list(value) if isinstance(value, tuple) else value
+        for name, value in model.get_params().items()
+        if isinstance(value, plain) or (isinstance(value, tuple) and all(isinstance(v, plain) for v in value))
+    }
+
+
 def _train(args):
     import numpy as np
 
@@ -235,6 +245,8 @@ def _train(args):
             for k, v in vars(args).items()
             if not k.startswith("_") and k != "command"
         },
+        # what the options left to the estimator's defaults became
+        "parameters": _plain_parameters(model),
         "data": {
             "source": str(args.data),
             "description": described,

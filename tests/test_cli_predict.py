@@ -121,7 +121,7 @@ def test_onnx_model_without_gradcam(unet, workdir, capsys):
     model = export_onnx(unet, workdir / "onnx" / "unet.onnx")
     out = workdir / "out-onnx"
     assert predict("--model", model, "--images", workdir / "scans", "--out", out) == 0
-    assert "Grad-CAM is not available for ONNX" in capsys.readouterr().out
+    assert "Grad-CAM is not available for an ONNX" in capsys.readouterr().out
     good = [r for r in read_rows(out) if not r["error"]]
     proba = np.array([[float(r["proba_COVID"]), float(r["proba_Non_COVID"])] for r in good])
     np.testing.assert_allclose(proba, unet.predict_proba([r["path"] for r in good]), atol=1e-4)

@@ -69,6 +69,10 @@ def test_report_describes_the_training_rows(trained, scans):
     assert report["data"]["n_scans"] == len(X_train)
     assert report["data"]["classes"] == {c: int((y_train == c).sum()) for c in ("COVID", "Non_COVID")}
     assert report["settings"]["max_epochs"] == 2 and report["settings"]["cv"] is None
+    # the options left at None are recorded as the values the estimator used
+    assert report["settings"]["lr"] is None and report["parameters"]["features__shared__lr"] == 1e-3
+    assert report["parameters"]["features__shared__max_epochs"] == 2
+    assert report["parameters"]["features__shared__hidden"] == [8]  # --shared-hidden 8
     assert read_manifest(out / "model.skcovid")["fit_interrupted"] is False
 
 
