@@ -5,8 +5,6 @@ from __future__ import annotations
 import warnings
 from numbers import Integral
 
-from torch import nn
-
 from ..nets import BaseImageNet, ImageClassifier
 from ..utils._interrupt import warn_if_interrupted
 from ..utils._param_validation import Interval, StrOptions
@@ -50,6 +48,11 @@ class FineTunedEmbedder(_BaseEmbedder, BaseImageNet):
         ``freeze="backbone"``. Setting it warns (``FutureWarning``).
     label_smoothing : float, default=0.0
         Label smoothing of the cross-entropy, as in :class:`~skcovid.nets.ImageClassifier`.
+    class_weight : None, "balanced" or dict, default=None
+        Class weights of the cross-entropy, as in :class:`~skcovid.nets.ImageClassifier`:
+        ``"balanced"`` weights each class by ``n_scans / (n_classes * class_count)``, counted
+        in the ``y`` given to ``fit``; a dict ``{label: weight}`` weights the labels it names
+        (the others get 1) and must name only labels of ``y``.
     image_size, clahe, clahe_clip_limit, ct_opening, ct_window, normalize
         Preprocessing, see :class:`~skcovid.preprocessing.ScanPreprocessor`.
     augment, max_epochs, lr, batch_size, optimizer, weight_decay, device, callbacks, \
@@ -102,6 +105,7 @@ lr_schedule, warmup_epochs, monitor, image_cache_mb, verbose
         "freeze": ImageClassifier._parameter_constraints["freeze"],
         "trainable_layers": [StrOptions({"all", "deprecated"}), Interval(Integral, 0, None, closed="left")],
         "label_smoothing": ImageClassifier._parameter_constraints["label_smoothing"],
+        "class_weight": ImageClassifier._parameter_constraints["class_weight"],
     }
 
     def __init__(
@@ -113,6 +117,7 @@ lr_schedule, warmup_epochs, monitor, image_cache_mb, verbose
         freeze=None,
         trainable_layers="deprecated",
         label_smoothing=0.0,
+        class_weight=None,
         image_size=224,
         clahe=False,
         clahe_clip_limit=0.01,
@@ -146,6 +151,7 @@ lr_schedule, warmup_epochs, monitor, image_cache_mb, verbose
         self.freeze = freeze
         self.trainable_layers = trainable_layers
         self.label_smoothing = label_smoothing
+        self.class_weight = class_weight
         self.image_size = image_size
         self.clahe = clahe
         self.clahe_clip_limit = clahe_clip_limit
@@ -204,7 +210,7 @@ lr_schedule, warmup_epochs, monitor, image_cache_mb, verbose
         }
 
     def _build_criterion(self, y):
-        return nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
+        return self._weighted_cross_entropy(y, self.label_smoothing)
 
     def _after_fit(self, table, y, valid_idx):
         self.n_features_out_ = self.module_.n_embedding

@@ -170,6 +170,15 @@ class BaseImageNet(ClassifierMixin, BaseEstimator):
                              f"{list(self.classes_)}).")
         return np.array([float(class_weight.get(c, 1.0)) for c in self.classes_], dtype=np.float32)
 
+    def _weighted_cross_entropy(self, y, label_smoothing=0.0):
+        """``nn.CrossEntropyLoss`` with the ``class_weight`` parameter's weights for ``y``."""
+        import torch
+        from torch import nn
+
+        weights = self._class_weights(y, self.class_weight)
+        return nn.CrossEntropyLoss(weight=None if weights is None else torch.from_numpy(weights),
+                                   label_smoothing=label_smoothing)
+
     # ----------------------------------------------------------------- fitting
     def _make_preprocessor(self):
         return ScanPreprocessor(self.image_size, clahe=self.clahe, ct_opening=self.ct_opening,

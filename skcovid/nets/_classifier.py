@@ -288,14 +288,12 @@ class ImageClassifier(BaseImageNet):
         return alpha if weights is None else alpha * weights
 
     def _build_criterion(self, y):
-        import torch
 
         if not self.multilabel:
-            weights = self._class_weights(y, self.class_weight)
             if self.loss == "focal":
+                weights = self._class_weights(y, self.class_weight)
                 return FocalLoss(self.focal_gamma, alpha=self._alpha(weights))
-            return nn.CrossEntropyLoss(weight=None if weights is None else torch.from_numpy(weights),
-                                       label_smoothing=self.label_smoothing)
+            return self._weighted_cross_entropy(y, self.label_smoothing)
         if self.loss == "focal":
             if self.class_weight is not None or (self.focal_alpha is not None and np.ndim(self.focal_alpha)):
                 raise ValueError("With multilabel=True and loss='focal', weight labels with a scalar "

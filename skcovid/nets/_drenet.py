@@ -6,7 +6,6 @@ import os
 from numbers import Integral
 
 import numpy as np
-from torch import nn
 
 from ..modules._drenet import DRENetModule
 from ..utils._param_validation import Interval
@@ -27,8 +26,12 @@ class DRENetClassifier(BaseImageNet):
     ----------
     backbone : str, default="resnet50"
         A torchvision ResNet-family name ("resnet18" for small or test models, "resnet50", ...).
-    weights : None, str or path-like, default="DEFAULT"
-        As :func:`skcovid.modules.build_backbone` (for the ResNet only).
+    weights : None, str or path-like, default=None
+        Initial weights of the ResNet, as :func:`skcovid.modules.build_backbone`: None
+        (random initialisation, so nothing is downloaded), a torchvision weight name
+        ("DEFAULT", "IMAGENET1K_V1"; downloaded once into torch's cache), or a local
+        ``state_dict`` file. The published model starts from ImageNet weights
+        (``weights="DEFAULT"``).
     fpn_channels : int, default=256
         Channels of every pyramid level.
     head_channels : int, default=128
@@ -51,8 +54,8 @@ patience, precision, lr_schedule, warmup_epochs, monitor, image_cache_mb, verbos
     >>> from skcovid.datasets import make_synthetic_scans
     >>> from skcovid.nets import DRENetClassifier
     >>> data = make_synthetic_scans(12, modalities="ct", image_size=32, random_state=0)
-    >>> model = DRENetClassifier("resnet18", weights=None, fpn_channels=8, head_channels=8,
-    ...                          image_size=32, max_epochs=1, random_state=0)
+    >>> model = DRENetClassifier("resnet18", fpn_channels=8, head_channels=8, image_size=32,
+    ...                          max_epochs=1, random_state=0)
     >>> model.fit(data.data, data.target).attention_weights(data.data).shape
     (12, 5)
     """
@@ -66,13 +69,39 @@ patience, precision, lr_schedule, warmup_epochs, monitor, image_cache_mb, verbos
         "class_weight": CLASS_WEIGHT_CONSTRAINT,
     }
 
-    def __init__(self, backbone="resnet50", *, weights="DEFAULT", fpn_channels=256, head_channels=128,
-                 class_weight=None, image_size=224, clahe=False, ct_opening=0, channels=3,
-                 normalize="imagenet", augment=None, max_epochs=10, lr=2e-3, batch_size=16, optimizer="sgd",
-                 weight_decay=1e-4, device="auto", callbacks=None, checkpoint=None, num_workers=0,
-                 random_state=None, validation_fraction=0.1, patience=5,
-                 precision="fp32", lr_schedule=None, warmup_epochs=1.0, monitor="valid_loss",
-                 image_cache_mb=1024, verbose=0):
+    def __init__(
+        self,
+        backbone="resnet50",
+        *,
+        weights=None,
+        fpn_channels=256,
+        head_channels=128,
+        class_weight=None,
+        image_size=224,
+        clahe=False,
+        ct_opening=0,
+        channels=3,
+        normalize="imagenet",
+        augment=None,
+        max_epochs=10,
+        lr=2e-3,
+        batch_size=16,
+        optimizer="sgd",
+        weight_decay=1e-4,
+        device="auto",
+        callbacks=None,
+        checkpoint=None,
+        num_workers=0,
+        random_state=None,
+        validation_fraction=0.1,
+        patience=5,
+        precision="fp32",
+        lr_schedule=None,
+        warmup_epochs=1.0,
+        monitor="valid_loss",
+        image_cache_mb=1024,
+        verbose=0,
+    ):
         super().__init__(**shared_params(locals()))
         self.backbone = backbone
         self.weights = weights
@@ -86,15 +115,16 @@ patience, precision, lr_schedule, warmup_epochs, monitor, image_cache_mb, verbos
 
     def _build_module(self, seed):
         return DRENetModule, {
-            "backbone": self.backbone, "n_classes": len(self.classes_), "weights": self.weights,
-            "fpn_channels": self.fpn_channels, "head_channels": self.head_channels, "random_state": seed,
+            "backbone": self.backbone,
+            "n_classes": len(self.classes_),
+            "weights": self.weights,
+            "fpn_channels": self.fpn_channels,
+            "head_channels": self.head_channels,
+            "random_state": seed,
         }
 
     def _build_criterion(self, y):
-        import torch
-
-        weights = self._class_weights(y, self.class_weight)
-        return nn.CrossEntropyLoss(weight=None if weights is None else torch.from_numpy(weights))
+        return self._weighted_cross_entropy(y)
 
     def attention_weights(self, X):
         """Per-scan attention weights over the five pyramid levels, shape (n_scans, 5); rows sum to 1."""

@@ -44,6 +44,7 @@ def test_shared_parameters_have_the_image_classifiers_defaults():
         "weights",
         "freeze",
         "label_smoothing",
+        "class_weight",
         "lr",
         "optimizer",
         "weight_decay",
@@ -63,7 +64,7 @@ def test_shared_parameters_have_the_image_classifiers_defaults():
     assert {name: ours[name] for name in shared} == {name: theirs[name] for name in shared}
     # no download by default, and a learning rate for training from random initialisation
     assert (ours["weights"], ours["lr"], ours["optimizer"], ours["freeze"]) == (None, 1e-3, "adamw", None)
-    assert ours["label_smoothing"] == 0.0 and ours["hidden"] == 1280
+    assert ours["label_smoothing"] == 0.0 and ours["class_weight"] is None and ours["hidden"] == 1280
 
 
 def test_embedding_frame_and_classifier_api(fitted, xrays):
@@ -231,6 +232,26 @@ def test_default_learns_and_lr_zero_changes_no_weight():
     for name, tensor in initial.named_parameters():
         torch.testing.assert_close(trained[name], tensor, rtol=0, atol=0, msg=name)
     assert not torch.equal(dict(learned.module_.named_parameters())["logits.weight"], initial.logits.weight)
+
+
+def test_class_weight_reaches_the_loss():
+    X, y = _squares(48, 0)
+    keep = (y == "Non_COVID") | (np.cumsum(y == "COVID") <= 8)  # imbalanced: 8 COVID, 24 Non_COVID
+    X, y = X[keep], y[keep]
+    params = dict(hidden=8, image_size=32, max_epochs=1, batch_size=8, freeze="backbone", device="cpu")
+    params.update(validation_fraction=None, random_state=0)
+    plain = FineTunedEmbedder(**params).fit(X, y)
+    assert plain.net_.criterion_.weight is None  # the default weighs every scan alike
+    balanced = FineTunedEmbedder(class_weight="balanced", **params).fit(X, y)
+    # n_scans / (n_classes * count): COVID 32 / (2 * 8), Non_COVID 32 / (2 * 24)
+    torch.testing.assert_close(balanced.net_.criterion_.weight, torch.tensor([2.0, 2.0 / 3.0]))
+    assert balanced.history_[-1, "train_loss"] != plain.history_[-1, "train_loss"]
+    named = FineTunedEmbedder(class_weight={"COVID": 3.0}, **params).fit(X, y)
+    torch.testing.assert_close(named.net_.criterion_.weight, torch.tensor([3.0, 1.0]))
+    with pytest.raises(ValueError, match=r"class_weight names labels \['covid'\] that are not in y"):
+        FineTunedEmbedder(class_weight={"covid": 3.0}, **params).fit(X, y)
+    with pytest.raises(ValueError, match="class_weight"):
+        FineTunedEmbedder(class_weight="balance", **params).fit(X, y)
 
 
 def test_pickle_round_trip_and_clone(fitted, xrays):

@@ -4,13 +4,22 @@ import joblib
 import numpy as np
 import pytest
 import torch
+import torchvision
 from sklearn.base import clone
 
 from skcovid.datasets import make_synthetic_scans
 from skcovid.nets import DRENetClassifier
 
-TINY = {"weights": None, "fpn_channels": 8, "head_channels": 8, "image_size": 32, "max_epochs": 1,
-        "batch_size": 8, "random_state": 0, "device": "cpu"}
+TINY = {
+    "weights": None,
+    "fpn_channels": 8,
+    "head_channels": 8,
+    "image_size": 32,
+    "max_epochs": 1,
+    "batch_size": 8,
+    "random_state": 0,
+    "device": "cpu",
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +59,35 @@ def test_joblib_round_trip_and_clone(fitted, data, tmp_path):
     assert clone(fitted).get_params() == fitted.get_params()
 
 
+def test_defaults_start_from_random_weights(data, monkeypatch):
+    def no_download(*args, **kwargs):
+        raise AssertionError("DRENetClassifier tried to download weights")
+
+    monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", no_download)
+    params = DRENetClassifier().get_params()
+    assert (params["backbone"], params["weights"], params["class_weight"]) == ("resnet50", None, None)
+    tiny = {name: value for name, value in TINY.items() if name != "weights"}
+    model = DRENetClassifier("resnet18", **tiny).fit(*data)
+    assert model.net_.criterion_.weight is None
+    with pytest.raises(RuntimeError, match="tried to download"):  # the guard sees a download
+        DRENetClassifier("resnet18", **{**tiny, "weights": "DEFAULT"}).fit(*data)
+
+
+def test_balanced_class_weight_reaches_the_loss(fitted, data):
+    _, y = data
+    counts = np.array([(y == label).sum() for label in fitted.classes_])
+    expected = len(y) / (len(counts) * counts)
+    assert not np.allclose(expected, 1.0)  # 11 COVID, 13 Non_COVID: the weights differ from 1
+    np.testing.assert_allclose(fitted.net_.criterion_.weight.numpy(), expected, rtol=1e-6)
+
+
 @pytest.mark.parametrize(
     "params, match",
-    [({"backbone": "mobilenet_v3_small"}, "ResNet-family"), ({"channels": 1}, "3-channel"),
-     ({"fpn_channels": 0}, "fpn_channels")],
+    [
+        ({"backbone": "mobilenet_v3_small"}, "ResNet-family"),
+        ({"channels": 1}, "3-channel"),
+        ({"fpn_channels": 0}, "fpn_channels"),
+    ],
 )
 def test_bad_input(data, params, match):
     X, y = data
