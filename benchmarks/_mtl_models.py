@@ -130,8 +130,10 @@ def probe_rows(results, test_frames, *, random_state):
                 "model": name,
                 "n": probe.n_samples,
                 "balanced_accuracy": round(probe.balanced_accuracy, 3),
+                "balanced_accuracy_ci": [round(v, 3) for v in probe.balanced_accuracy_ci],
                 "chance_balanced_accuracy": round(probe.chance_balanced_accuracy, 3),
                 "roc_auc": round(probe.roc_auc, 3),
+                "roc_auc_ci": [round(v, 3) for v in probe.roc_auc_ci],
                 "chance_roc_auc": round(probe.chance_roc_auc, 3),
                 "probe_s": round(time.perf_counter() - start, 1),
             }

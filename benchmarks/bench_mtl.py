@@ -232,7 +232,8 @@ def main(argv=None):
             "`auc_diff` = AUC of `mtl_adversarial` minus AUC of `model_b`):",
             markdown_table(test_rows, test_columns),
             "Modality probe of the shared features on the Test rows (`probe_modality`: a fresh "
-            "standardised MLP, 5 patient-grouped folds; chance = knows nothing of the modality):",
+            "standardised MLP, 5 patient-grouped folds; chance = knows nothing of the modality; "
+            "`*_ci`: 95 % bootstrap interval over Test patients of the out-of-fold predictions):",
             markdown_table(probes),
             "Verdict (DeLong, Holm-adjusted p < 0.05):\n\n" + "\n".join(f"- {line}" for line in verdict),
             f"Total wall time {total_seconds:.0f} s. Machine load (1/5/15-min load averages) before: "

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 
+from ..metrics._resampling import group_codes
+from ..utils._param_validation import RANDOM_STATE, Interval, validate_params
 from ._tabular import PASSTHROUGH, canonical_modalities
 
 
@@ -29,6 +32,10 @@ class ModalityProbeResult:
     modalities : list of str
     fold_balanced_accuracy : list of float
         The balanced accuracy of each fold.
+    balanced_accuracy_ci, roc_auc_ci : tuple of float
+        Percentile bootstrap intervals (level ``ci`` of :func:`probe_modality`) of the two
+        scores over the out-of-fold predictions, resampling patients when ``groups`` was
+        given (rows otherwise); ``(nan, nan)`` when ``n_bootstraps=0``.
     """
 
     balanced_accuracy: float
@@ -38,12 +45,17 @@ class ModalityProbeResult:
     n_samples: int
     modalities: list
     fold_balanced_accuracy: list = field(default_factory=list)
+    balanced_accuracy_ci: tuple = (np.nan, np.nan)
+    roc_auc_ci: tuple = (np.nan, np.nan)
 
     def __str__(self):
+        def interval(bounds):
+            return "" if np.isnan(bounds[0]) else f" [{bounds[0]:.3f}, {bounds[1]:.3f}]"
+
         return (
-            f"modality probe on {self.n_samples} rows: balanced accuracy {self.balanced_accuracy:.3f} "
-            f"(chance {self.chance_balanced_accuracy:.3f}), ROC AUC {self.roc_auc:.3f} "
-            f"(chance {self.chance_roc_auc:.3f})"
+            f"modality probe on {self.n_samples} rows: balanced accuracy {self.balanced_accuracy:.3f}"
+            f"{interval(self.balanced_accuracy_ci)} (chance {self.chance_balanced_accuracy:.3f}), "
+            f"ROC AUC {self.roc_auc:.3f}{interval(self.roc_auc_ci)} (chance {self.chance_roc_auc:.3f})"
         )
 
 
@@ -70,7 +82,31 @@ def _feature_matrix(features):
     return values
 
 
-def probe_modality(features, modality, *, groups=None, cv=5, estimator=None, random_state=None):
+def _bootstrap_intervals(truth, proba, names, codes, ci, n_bootstraps, random_state):
+    """Percentile intervals of the balanced accuracy and the (macro one-vs-rest) ROC AUC."""
+    from ..metrics._resampling import bootstrap_weights, percentile_interval
+    from ..metrics._weighted import ScoreBins, roc_auc, safe_ratio
+
+    is_class = truth[:, None] == names[None, :]  # (n, k)
+    hit = is_class & (np.argmax(proba, axis=1)[:, None] == np.arange(len(names)))
+    columns = [1] if len(names) == 2 else range(len(names))
+    bins = [ScoreBins(is_class[:, c], proba[:, c]) for c in columns]
+    replicates = []
+    for weights in bootstrap_weights(codes, n_bootstraps, random_state):
+        recall = safe_ratio(weights @ hit, weights @ is_class)  # (chunk, k)
+        auc = np.mean([roc_auc(*b.split(weights)) for b in bins], axis=0)
+        replicates.append(np.c_[recall.mean(axis=1), auc])
+    low, high, _ = percentile_interval(np.concatenate(replicates), ci)
+    return (float(low[0]), float(high[0])), (float(low[1]), float(high[1]))
+
+
+@validate_params({
+    "ci": [Interval(Real, 0, 1, closed="neither")],
+    "n_bootstraps": [Interval(Integral, 0, None)],
+    "random_state": [RANDOM_STATE, None],
+})
+def probe_modality(features, modality, *, groups=None, cv=5, estimator=None, ci=0.95, n_bootstraps=1000,
+                   random_state=None):
     """Out-of-fold modality probe: can a fresh classifier tell the modality from the features?
 
     A fresh classifier (by default standardisation + an MLP with 64 hidden units) is
@@ -95,7 +131,13 @@ def probe_modality(features, modality, *, groups=None, cv=5, estimator=None, ran
     estimator : classifier, optional
         The probe (must have ``predict_proba``); default: standardisation and a
         scikit-learn ``MLPClassifier`` with one hidden layer of 64 units (``alpha=1e-3``).
+    ci : float, default=0.95
+        Level of the bootstrap intervals of the two scores.
+    n_bootstraps : int, default=1000
+        Bootstrap replicates of the out-of-fold predictions (patients are resampled when
+        ``groups`` is given); 0 skips the intervals.
     random_state : int or None, default=None
+        Seeds the folds, the default probe and the bootstrap.
 
     Returns
     -------
@@ -154,6 +196,12 @@ def probe_modality(features, modality, *, groups=None, cv=5, estimator=None, ran
         auc = roc_auc_score(truth == names[1], proba[scored, 1])
     else:
         auc = roc_auc_score(truth, proba[scored], multi_class="ovr", labels=names)
+    balanced_accuracy_ci = roc_auc_ci = (np.nan, np.nan)
+    if n_bootstraps > 0:
+        codes = group_codes(None if groups is None else groups[scored], len(truth))
+        balanced_accuracy_ci, roc_auc_ci = _bootstrap_intervals(
+            truth, proba[scored], names, codes, ci, n_bootstraps, random_state
+        )
     return ModalityProbeResult(
         balanced_accuracy=float(balanced_accuracy_score(truth, predicted)),
         roc_auc=float(auc),
@@ -162,4 +210,6 @@ def probe_modality(features, modality, *, groups=None, cv=5, estimator=None, ran
         n_samples=int(scored.sum()),
         modalities=names.tolist(),
         fold_balanced_accuracy=[float(s) for s in fold_scores],
+        balanced_accuracy_ci=balanced_accuracy_ci,
+        roc_auc_ci=roc_auc_ci,
     )

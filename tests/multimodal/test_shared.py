@@ -156,6 +156,41 @@ def test_probe_modality_reads_leaks_and_chance(embeddings):
         probe_modality(np.full((10, 2), np.nan), ["ct", "xray"] * 5)
 
 
+@pytest.mark.filterwarnings("ignore:The groups parameter is ignored",
+                            "ignore::sklearn.exceptions.ConvergenceWarning")
+def test_probe_modality_intervals_resample_patients():
+    """The intervals are the percentiles of the two scores over patient-bootstrap replicates."""
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from skcovid.metrics._resampling import bootstrap_weights, group_codes
+    from skcovid.multimodal._probe import default_probe
+
+    rng = np.random.RandomState(0)
+    modality = np.repeat(["ct", "xray"], 60)
+    groups = np.arange(120) // 3
+    features = rng.randn(120, 3) + (modality == "xray")[:, None] * 0.7
+    result = probe_modality(features, modality, groups=groups, cv=StratifiedKFold(4), n_bootstraps=200,
+                            random_state=0)
+    proba = cross_val_predict(default_probe(0), features, modality, cv=StratifiedKFold(4),
+                              method="predict_proba")
+    predicted = np.array(["ct", "xray"])[proba.argmax(axis=1)]
+    weights = np.concatenate(list(bootstrap_weights(group_codes(groups, 120), 200, 0)))
+    balanced = [balanced_accuracy_score(modality, predicted, sample_weight=w) for w in weights]
+    auc = [roc_auc_score(modality == "xray", proba[:, 1], sample_weight=w) for w in weights]
+    assert result.balanced_accuracy_ci == pytest.approx(tuple(np.percentile(balanced, [2.5, 97.5])))
+    assert result.roc_auc_ci == pytest.approx(tuple(np.percentile(auc, [2.5, 97.5])))
+    low, high = result.balanced_accuracy_ci
+    assert low < result.balanced_accuracy < high and f"[{low:.3f}, {high:.3f}]" in str(result)
+    unpaired = probe_modality(features, modality, cv=StratifiedKFold(4), n_bootstraps=200, random_state=0)
+    assert unpaired.balanced_accuracy == result.balanced_accuracy
+    assert unpaired.balanced_accuracy_ci != result.balanced_accuracy_ci  # rows, not patients, resampled
+    skipped = probe_modality(features, modality, cv=StratifiedKFold(4), n_bootstraps=0, random_state=0)
+    assert np.isnan(skipped.balanced_accuracy_ci).all() and "[" not in str(skipped)
+    with pytest.raises(ValueError, match="'ci' parameter of probe_modality"):
+        probe_modality(features, modality, ci=95)
+
+
 @pytest.mark.parametrize("estimator", ["shared", "task"])
 def test_ctrl_c_raises_and_flags_the_fit(embeddings, monkeypatch, estimator):
     """skorch swallows KeyboardInterrupt; a real Ctrl-C must still end fit with one."""
