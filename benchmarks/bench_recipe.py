@@ -1,15 +1,21 @@
-"""The from-scratch training recipe on the real scans: old vs new recipe, fp32 vs bf16.
+"""The from-scratch training recipe on the real scans: old vs new recipe, fp32 vs bf16, texture + CNN.
 
-Run ``python benchmarks/bench_recipe.py`` (defaults: 64 px, 3 epochs, both modalities; a
-bf16 fit per modality only with ``--bf16-fit``). Two parts, in one run:
+Run ``python benchmarks/bench_recipe.py --texture-cache DIR`` (defaults: ``scan_cnn`` at
+128 px, 30 epochs, both modalities, 2 torch threads; a bf16 fit per modality only with
+``--bf16-fit``; ``--backbone resnet18 --size 64 --epochs 3`` for the earlier setting).
+Three parts, in one run:
 
-1. **Quality.** ``ImageClassifier`` (resnet18, random initialisation, no downloads) trained
+1. **Quality.** ``ImageClassifier`` (``--backbone``, random initialisation, no downloads) trained
    on a modality's Train split and scored on its Test split (ROC AUC with a 95 % bootstrap
    interval, accuracy), with the *old* recipe (AdamW at a constant lr 1e-3, no
    augmentation, no label smoothing, last epoch kept) and the *new* one (per-modality
    augmentation ``augment="recipe"``, AdamW lr 3e-3 with weight decay 0.05, one-cycle schedule
    with half an epoch of warm-up, label smoothing 0.1, the epoch with the best validation
    AUC on a patient-grouped 10 % of the training rows restored), fp32 and optionally bf16.
+   Beside them, per modality: the **texture** baseline (``TextureEmbedder`` features,
+   standardised, an RBF SVM with calibrated probabilities) and **texture + CNN**, the mean of
+   the two models' probabilities (what ``VotingClassifier(voting="soft")`` computes; the
+   CNN is the new recipe's fp32 fit).
 2. **Speed.** Training images per second of the new recipe in fp32 and in bf16 (autocast
    + channels-last), from the duration of the second epoch (images then come from the
    in-memory cache, so decoding is out), the two precisions alternated ``--speed-repeats``
@@ -38,6 +44,7 @@ from bench_nets import real_split  # noqa: E402
 from skcovid.nets import ImageClassifier  # noqa: E402
 from skcovid.nets._recipe import bf16_supported  # noqa: E402
 
+BACKBONE = "scan_cnn"  # set by --backbone
 OLD = {"lr": 1e-3, "patience": None}
 NEW = {"lr": 3e-3, "weight_decay": 0.05, "augment": "recipe", "lr_schedule": "onecycle", "warmup_epochs": 0.5,
        "label_smoothing": 0.1, "monitor": "valid_auc"}
@@ -47,7 +54,7 @@ def model(recipe, *, size, epochs, **params):
     """resnet18 from random weights with the ``recipe`` settings ("old" or "new")."""
     settings = dict(OLD) if recipe == "old" else {**NEW, "patience": epochs}  # never stops, restores the best
     settings = {"validation_fraction": 0.1, **settings, **params}
-    return ImageClassifier("resnet18", weights=None, image_size=size, max_epochs=epochs, batch_size=32,
+    return ImageClassifier(BACKBONE, weights=None, image_size=size, max_epochs=epochs, batch_size=32,
                            device="cpu", random_state=0, **settings)
 
 
@@ -63,7 +70,31 @@ def auc_interval(y_true, score, *, n_bootstraps=1000, random_state=0):
     return float(roc_auc_score(y_true, score)), float(low), float(high)
 
 
-def quality_rows(modalities, *, size, epochs, max_train, precisions):
+def texture_probabilities(X, y, X_test, cache):
+    """Texture features + standardisation + RBF SVM (calibrated): P(COVID) of the test rows."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    from skcovid.embedders import TextureEmbedder
+
+    model = make_pipeline(TextureEmbedder(cache=cache, n_jobs=-1).set_output(transform="default"),
+                          StandardScaler(), CalibratedClassifierCV(SVC(random_state=0), ensemble=False))
+    model.fit(X, y)
+    return model.predict_proba(X_test)[:, list(model.classes_).index("COVID")]
+
+
+def _score_row(modality, recipe, precision, setting, y_test, proba, seconds, **extra):
+    auc, low, high = auc_interval((y_test == "COVID").astype(int), proba)
+    predicted = np.where(proba >= 0.5, "COVID", "Non_COVID")
+    return {"part": "quality", "modality": modality, "recipe": recipe, "precision": precision,
+            "setting": setting, "test AUC": auc, "AUC 95% CI": f"{low:.3f}-{high:.3f}",
+            "test accuracy": float(np.mean(predicted == y_test)), **extra, "train s": seconds}
+
+
+def quality_rows(modalities, *, size, epochs, max_train, precisions, recipes=("old", "new"),
+                 texture_cache=None):
     rows = []
     for modality in modalities:
         X, y = real_split((modality,))
@@ -71,22 +102,30 @@ def quality_rows(modalities, *, size, epochs, max_train, precisions):
             keep = np.sort(np.random.default_rng(0).choice(len(X), max_train, replace=False))
             X, y = X.iloc[keep].reset_index(drop=True), y[keep]
         X_test, y_test = real_split((modality,), split="test")
-        plan = [("old", "fp32")] + [("new", precision) for precision in precisions]
+        plan = [("old", "fp32")] * ("old" in recipes) + [("new", p) for p in precisions] * ("new" in recipes)
+        setting = f"{len(X)} train rows, {BACKBONE}, {epochs} epochs, {size}px"
+        cnn = None
         for recipe, precision in plan:
             start = time.perf_counter()
             fitted = model(recipe, size=size, epochs=epochs, precision=precision).fit(X, y)
             seconds = time.perf_counter() - start
-            positive = list(fitted.classes_).index("COVID")
-            score = fitted.predict_proba(X_test)[:, positive]
-            auc, low, high = auc_interval((y_test == "COVID").astype(int), score)
-            row = {"part": "quality", "modality": modality, "recipe": recipe, "precision": precision,
-                   "setting": f"{len(X)} train rows, {epochs} epochs, {size}px",
-                   "test AUC": auc, "AUC 95% CI": f"{low:.3f}-{high:.3f}",
-                   "test accuracy": float(np.mean(fitted.predict(X_test) == y_test)),
-                   "best epoch": int(np.nanargmax(fitted.history_[:, "valid_auc"]) + 1),
-                   "train s": seconds}
-            print(f"quality: {row}", file=sys.stderr, flush=True)
-            rows.append(row)
+            proba = fitted.predict_proba(X_test)[:, list(fitted.classes_).index("COVID")]
+            if (recipe, precision) == ("new", "fp32"):
+                cnn = (proba, seconds)
+            rows.append(_score_row(modality, recipe, precision, setting, y_test, proba, seconds,
+                                   **{"best epoch": int(np.nanargmax(fitted.history_[:, "valid_auc"]) + 1)}))
+            print(f"quality: {rows[-1]}", file=sys.stderr, flush=True)
+        if texture_cache is not None:
+            start = time.perf_counter()
+            texture = texture_probabilities(X, y, X_test, texture_cache)
+            seconds = time.perf_counter() - start
+            rows.append(_score_row(modality, "texture", "fp32", f"{len(X)} train rows, texture + SVM",
+                                   y_test, texture, seconds))
+            if cnn is not None:
+                rows.append(_score_row(modality, "texture + CNN", "fp32", "mean of the two probabilities",
+                                       y_test, (texture + cnn[0]) / 2, seconds + cnn[1]))
+            for row in rows[-2:]:
+                print(f"quality: {row}", file=sys.stderr, flush=True)
     return rows
 
 
@@ -110,9 +149,13 @@ def speed_rows(*, n_images, size, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: shared CPUs)")
-    parser.add_argument("--size", type=int, default=64, help="pixels")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--backbone", default="scan_cnn", help="ImageClassifier backbone")
+    parser.add_argument("--size", type=int, default=128, help="pixels")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--recipes", nargs="+", default=["old", "new"], choices=["old", "new"])
+    parser.add_argument("--texture-cache", default=None,
+                        help="texture feature cache folder; the texture rows run only when it is given")
     parser.add_argument("--modalities", nargs="+", default=["xray", "ct"])
     parser.add_argument("--max-train", type=int, default=0, help="subsample the training rows (0: all)")
     parser.add_argument("--bf16-fit", action="store_true", help="also train (and score) a bf16 model")
@@ -120,10 +163,13 @@ def main(argv=None):
     parser.add_argument("--speed-repeats", type=int, default=3)
     parser.add_argument("--no-report", action="store_true", help="print rows, do not write results")
     args = parser.parse_args(argv)
+    global BACKBONE
+    BACKBONE = args.backbone
     torch.set_num_threads(args.threads)
     rows = speed_rows(n_images=args.speed_images, size=args.size, repeats=args.speed_repeats)
     rows += quality_rows(args.modalities, size=args.size, epochs=args.epochs, max_train=args.max_train,
-                         precisions=["fp32", "bf16"] if args.bf16_fit else ["fp32"])
+                         precisions=["fp32", "bf16"] if args.bf16_fit else ["fp32"], recipes=args.recipes,
+                         texture_cache=args.texture_cache)
     if not args.no_report:
         report(
             "bench_recipe", rows,
@@ -134,12 +180,14 @@ def main(argv=None):
                      "native bf16"],
             notes=(
                 "Random initialisation, Test split used only for scoring. 'best epoch': the epoch with "
-                'the best validation AUC (restored by the new recipe; the old one keeps the last epoch). '
-                'bf16/fp32: training images/s, second epoch (cached images), same run. Wall times were '
-                'measured on a shared, heavily loaded machine (load ~8 on 2 cores) and are inflated; '
-                'compare the bf16/fp32 ratio, measured in the same run. X-ray scores are inflated by the '
-                'source shortcut described in the data README; CT scores are optimistic (slices of one '
-                'scan may sit on both sides).'
+                "the best validation AUC (restored by the new recipe; the old one keeps the last epoch). "
+                "'texture': TextureEmbedder at its defaults, standardised, RBF SVM with calibrated "
+                "probabilities; 'texture + CNN': the mean of its probabilities and the new-recipe CNN's "
+                "(equal weights, not tuned), 'train s' the sum of both fits. bf16/fp32: training "
+                "images/s, second epoch (cached images), same run. Wall times are inflated when other "
+                "processes share the cores; compare ratios measured in the same run. X-ray scores are "
+                "inflated by the source shortcut described in the data README; CT scores are "
+                "optimistic (slices of one scan may sit on both sides)."
             ),
         )
     return rows

@@ -28,7 +28,8 @@ class FineTunedEmbedder(_BaseEmbedder, BaseImageNet):
     Parameters
     ----------
     backbone : str, default="resnet18"
-        A torchvision classification model name.
+        A torchvision classification model name, or ``"scan_cnn"``
+        (:class:`~skcovid.modules.ScanCNN`, a small network for training from scratch).
     weights : None, str or path-like, default=None
         Initial backbone weights, as in :class:`~skcovid.nets.ImageClassifier`: None
         (random initialisation), a torchvision weight name ("DEFAULT"; downloaded once) or a

@@ -7,6 +7,7 @@ from ._embedding_heads import BackboneClassifier, GlobalPool2d, backbone_stages,
 from ._heads import BackboneMLPClassifier, MLPHead
 from ._losses import FocalLoss
 from ._mlp import MLP, MLPClassifierModule
+from ._scratch_cnn import ScanCNN
 from ._unet import MultiTaskLoss, MultiTaskUNetModule, ResidualUnit
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "MultiTaskUNetModule",
     "ResNetFPN",
     "ResidualUnit",
+    "ScanCNN",
     "build_backbone",
     "load_checkpoint",
     "strip_classifier",

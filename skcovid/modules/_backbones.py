@@ -1,4 +1,4 @@
-"""torchvision backbones: build by name, load weights (named or local), strip the classifier."""
+"""Backbones (torchvision's and skcovid's own): build by name, load weights, strip the classifier."""
 
 from __future__ import annotations
 
@@ -88,7 +88,8 @@ def build_backbone(name, *, weights=None, random_state=None):
     Parameters
     ----------
     name : str
-        Any name :func:`torchvision.models.get_model` knows ("resnet18", "densenet121", ...).
+        Any name :func:`torchvision.models.get_model` knows ("resnet18", "densenet121", ...),
+        or ``"scan_cnn"`` (:class:`ScanCNN`, for training from scratch; no named weights).
     weights : None, str or path-like
         None for a random initialisation (seeded by ``random_state``); a torchvision
         weight name ("DEFAULT", "IMAGENET1K_V1", ...); or a local state_dict file.
@@ -101,15 +102,21 @@ def build_backbone(name, *, weights=None, random_state=None):
     """
     from torchvision.models import get_model, list_models
 
-    if name not in list_models():
+    from ._scratch_cnn import LOCAL_BACKBONES
+
+    if name not in LOCAL_BACKBONES and name not in list_models():
         raise ValueError(
             f"Unknown backbone {name!r}; use a torchvision classification model name such as "
-            "'resnet18', 'resnet50', 'densenet121', 'vgg16', 'efficientnet_b0', 'convnext_tiny', 'vit_b_16'."
+            "'resnet18', 'resnet50', 'densenet121', 'vgg16', 'efficientnet_b0', 'convnext_tiny', 'vit_b_16', "
+            "or 'scan_cnn' (skcovid's small network for training from scratch)."
         )
     if random_state is not None:
         torch.manual_seed(int(random_state) % (2**31))
+    if name in LOCAL_BACKBONES and not (weights is None or _is_checkpoint(weights)):
+        raise ValueError(f"{name!r} has no published weights; use weights=None (random initialisation) "
+                         "or a local checkpoint path.")
     if weights is None or _is_checkpoint(weights):
-        model = get_model(name, weights=None)
+        model = LOCAL_BACKBONES[name]() if name in LOCAL_BACKBONES else get_model(name, weights=None)
         if weights is not None:
             load_checkpoint(model, weights)
         return model

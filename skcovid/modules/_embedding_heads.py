@@ -124,7 +124,7 @@ class BackboneClassifier(nn.Module):
     Parameters
     ----------
     backbone : str, default="resnet18"
-        Any torchvision classification model name.
+        Any torchvision classification model name, or ``"scan_cnn"`` (:class:`ScanCNN`).
     weights : None, str or path-like
         Passed to :func:`build_backbone`.
     hidden : int or None, default=1280

@@ -68,7 +68,8 @@ class BackboneMLPClassifier(nn.Module):
     Parameters
     ----------
     backbone : str or torch.nn.Module, default="resnet18"
-        A torchvision classification model name, or such a model; its final linear layer
+        A torchvision classification model name (or ``"scan_cnn"``, :class:`ScanCNN`), or such a
+        model; its final linear layer
         is removed so that it gives pooled features.
     n_outputs : int, default=2
         Number of logits.

@@ -65,3 +65,43 @@ def test_offline_download_error_explains_local_file(monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: "/nonexistent-cache")
     with pytest.raises(RuntimeError, match="weights='path/to/checkpoint.pth'"):
         build_backbone("resnet18", weights="DEFAULT")
+
+
+def test_scan_cnn_by_name_strips_freezes_and_learns():
+    """skcovid's from-scratch network behaves like a torchvision backbone, and it learns."""
+    from skcovid.modules import BackboneMLPClassifier, ScanCNN, backbone_stages
+
+    model, n_features = strip_classifier(build_backbone("scan_cnn", random_state=0))
+    assert isinstance(model, ScanCNN) and n_features == 128
+    assert torch.equal(build_backbone("scan_cnn", random_state=0).stem[0].weight,
+                       build_backbone("scan_cnn", random_state=0).stem[0].weight)
+    assert [name for name, _ in backbone_stages(model)] == ["stem", "layer1", "layer2", "layer3", "layer4"]
+    net = BackboneMLPClassifier("scan_cnn", freeze=2, random_state=0)
+    assert not any(p.requires_grad for p in net.backbone.layer1.parameters())
+    assert all(p.requires_grad for p in net.backbone.layer2.parameters())
+    # a bright square in the centre or not: a few steps of Adam separate the classes
+    torch.manual_seed(0)
+    x = torch.rand(32, 3, 32, 32) * 0.2
+    y = torch.arange(32) % 2
+    x[y == 1, :, 12:20, 12:20] += 1.0
+    net = BackboneMLPClassifier("scan_cnn", random_state=0)
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(60):
+        loss = torch.nn.functional.cross_entropy(net.train()(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    with torch.inference_mode():
+        assert (net.eval()(x).argmax(1) == y).float().mean() > 0.9
+
+
+def test_scan_cnn_weights(tmp_path):
+    with pytest.raises(ValueError, match="'scan_cnn' has no published weights"):
+        build_backbone("scan_cnn", weights="DEFAULT")
+    source = build_backbone("scan_cnn", random_state=1)
+    torch.save(source.state_dict(), tmp_path / "cnn.pth")
+    loaded = build_backbone("scan_cnn", weights=tmp_path / "cnn.pth", random_state=2)
+    assert torch.equal(loaded.layer4[0].weight, source.layer4[0].weight)
