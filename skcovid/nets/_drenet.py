@@ -69,39 +69,13 @@ patience, precision, lr_schedule, warmup_epochs, monitor, image_cache_mb, verbos
         "class_weight": CLASS_WEIGHT_CONSTRAINT,
     }
 
-    def __init__(
-        self,
-        backbone="resnet50",
-        *,
-        weights=None,
-        fpn_channels=256,
-        head_channels=128,
-        class_weight=None,
-        image_size=224,
-        clahe=False,
-        ct_opening=0,
-        channels=3,
-        normalize="imagenet",
-        augment=None,
-        max_epochs=10,
-        lr=2e-3,
-        batch_size=16,
-        optimizer="sgd",
-        weight_decay=1e-4,
-        device="auto",
-        callbacks=None,
-        checkpoint=None,
-        num_workers=0,
-        random_state=None,
-        validation_fraction=0.1,
-        patience=5,
-        precision="fp32",
-        lr_schedule=None,
-        warmup_epochs=1.0,
-        monitor="valid_loss",
-        image_cache_mb=1024,
-        verbose=0,
-    ):
+    def __init__(self, backbone="resnet50", *, weights=None, fpn_channels=256, head_channels=128,
+                 class_weight=None, image_size=224, clahe=False, ct_opening=0, channels=3,
+                 normalize="imagenet", augment=None, max_epochs=10, lr=2e-3, batch_size=16, optimizer="sgd",
+                 weight_decay=1e-4, device="auto", callbacks=None, checkpoint=None, num_workers=0,
+                 random_state=None, validation_fraction=0.1, patience=5,
+                 precision="fp32", lr_schedule=None, warmup_epochs=1.0, monitor="valid_loss",
+                 image_cache_mb=1024, verbose=0):
         super().__init__(**shared_params(locals()))
         self.backbone = backbone
         self.weights = weights
@@ -115,12 +89,8 @@ patience, precision, lr_schedule, warmup_epochs, monitor, image_cache_mb, verbos
 
     def _build_module(self, seed):
         return DRENetModule, {
-            "backbone": self.backbone,
-            "n_classes": len(self.classes_),
-            "weights": self.weights,
-            "fpn_channels": self.fpn_channels,
-            "head_channels": self.head_channels,
-            "random_state": seed,
+            "backbone": self.backbone, "n_classes": len(self.classes_), "weights": self.weights,
+            "fpn_channels": self.fpn_channels, "head_channels": self.head_channels, "random_state": seed,
         }
 
     def _build_criterion(self, y):
