@@ -61,8 +61,8 @@ class ImageClassifier(BaseImageNet):
     ----------
     backbone : str, default="resnet18"
         A torchvision classification model name ("resnet18", "densenet121", "vgg16", ...), or
-        ``"scan_cnn"`` (:class:`~skcovid.modules.ScanCNN`: a small network that trains from
-        random initialisation about nine times faster than resnet18 on the CPU).
+        ``"scan_cnn"`` (:class:`~skcovid.modules.ScanCNN`: a small network for training from
+        random initialisation, with a ninth of resnet18's multiply-adds).
     weights : None, str or path-like, default=None
         As :func:`skcovid.modules.build_backbone`: None (random initialisation, so nothing is
         downloaded), a torchvision weight name ("DEFAULT", "IMAGENET1K_V1"; downloaded once
@@ -290,7 +290,6 @@ class ImageClassifier(BaseImageNet):
         return alpha if weights is None else alpha * weights
 
     def _build_criterion(self, y):
-
         if not self.multilabel:
             if self.loss == "focal":
                 weights = self._class_weights(y, self.class_weight)
