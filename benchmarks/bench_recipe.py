@@ -46,17 +46,16 @@ from bench_nets import real_split  # noqa: E402
 from skcovid.nets import ImageClassifier  # noqa: E402
 from skcovid.nets._recipe import bf16_supported  # noqa: E402
 
-BACKBONE = "scan_cnn"  # set by --backbone
 OLD = {"lr": 1e-3}
 NEW = {"lr": 3e-3, "weight_decay": 0.05, "augment": "recipe", "lr_schedule": "onecycle", "warmup_epochs": 0.5,
        "label_smoothing": 0.1}
 
 
-def model(recipe, *, size, epochs, **params):
-    """``BACKBONE`` from random weights with the ``recipe`` settings ("old" or "new"), trained on
+def model(recipe, *, backbone, size, epochs, **params):
+    """``backbone`` from random weights with the ``recipe`` settings ("old" or "new"), trained on
     every training row for all ``epochs``, the last epoch kept."""
     settings = {"validation_fraction": None, "patience": None, **(OLD if recipe == "old" else NEW), **params}
-    return ImageClassifier(BACKBONE, weights=None, image_size=size, max_epochs=epochs, batch_size=32,
+    return ImageClassifier(backbone, weights=None, image_size=size, max_epochs=epochs, batch_size=32,
                            device="cpu", random_state=0, **settings)
 
 
@@ -95,7 +94,7 @@ def _score_row(modality, recipe, precision, setting, y_test, proba, seconds, **e
             "test accuracy": float(np.mean(predicted == y_test)), **extra, "train s": seconds}
 
 
-def quality_rows(modalities, *, size, epochs, max_train, precisions, recipes=("old", "new"),
+def quality_rows(modalities, *, backbone, size, epochs, max_train, precisions, recipes=("old", "new"),
                  texture_cache=None):
     rows = []
     for modality in modalities:
@@ -105,11 +104,11 @@ def quality_rows(modalities, *, size, epochs, max_train, precisions, recipes=("o
             X, y = X.iloc[keep].reset_index(drop=True), y[keep]
         X_test, y_test = real_split((modality,), split="test")
         plan = [("old", "fp32")] * ("old" in recipes) + [("new", p) for p in precisions] * ("new" in recipes)
-        setting = f"{len(X)} train rows, {BACKBONE}, {epochs} epochs, {size}px"
+        setting = f"{len(X)} train rows, {backbone}, {epochs} epochs, {size}px"
         cnn = None
         for recipe, precision in plan:
             start = time.perf_counter()
-            fitted = model(recipe, size=size, epochs=epochs, precision=precision).fit(X, y)
+            fitted = model(recipe, backbone=backbone, size=size, epochs=epochs, precision=precision).fit(X, y)
             seconds = time.perf_counter() - start
             proba = fitted.predict_proba(X_test)[:, list(fitted.classes_).index("COVID")]
             if (recipe, precision) == ("new", "fp32"):
@@ -130,14 +129,14 @@ def quality_rows(modalities, *, size, epochs, max_train, precisions, recipes=("o
     return rows
 
 
-def speed_rows(*, n_images, size, repeats):
+def speed_rows(*, backbone, n_images, size, repeats):
     X, y = real_split(("xray", "ct"))
     keep = np.random.default_rng(1).choice(len(X), n_images, replace=False)
     X, y = X.iloc[keep].reset_index(drop=True), y[keep]
     seconds = {"fp32": [], "bf16": []}
     for _ in range(repeats):
         for precision in seconds:
-            fitted = model("new", size=size, epochs=2, precision=precision).fit(X, y)
+            fitted = model("new", backbone=backbone, size=size, epochs=2, precision=precision).fit(X, y)
             seconds[precision].append(fitted.history_[-1, "dur"])
     rate = {p: n_images / statistics.median(s) for p, s in seconds.items()}
     row = {"part": "speed", "setting": f"{n_images} images, {size}px, median of {repeats}",
@@ -163,13 +162,12 @@ def main(argv=None):
     parser.add_argument("--speed-repeats", type=int, default=3)
     parser.add_argument("--no-report", action="store_true", help="print rows, do not write results")
     args = parser.parse_args(argv)
-    global BACKBONE
-    BACKBONE = args.backbone
     torch.set_num_threads(args.threads)
-    rows = speed_rows(n_images=args.speed_images, size=args.size, repeats=args.speed_repeats)
-    rows += quality_rows(args.modalities, size=args.size, epochs=args.epochs, max_train=args.max_train,
-                         precisions=["fp32", "bf16"] if args.bf16_fit else ["fp32"], recipes=args.recipes,
-                         texture_cache=args.texture_cache)
+    rows = speed_rows(backbone=args.backbone, n_images=args.speed_images, size=args.size,
+                      repeats=args.speed_repeats)
+    rows += quality_rows(args.modalities, backbone=args.backbone, size=args.size, epochs=args.epochs,
+                         max_train=args.max_train, precisions=["fp32", "bf16"] if args.bf16_fit else ["fp32"],
+                         recipes=args.recipes, texture_cache=args.texture_cache)
     if not args.no_report:
         report(
             "bench_recipe", rows,

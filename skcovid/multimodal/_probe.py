@@ -174,6 +174,9 @@ def probe_modality(features, modality, *, groups=None, cv=5, estimator=None, ci=
             cv = StratifiedKFold(cv, shuffle=True, random_state=random_state)
     cv = check_cv(cv, modality, classifier=True)
     groups = None if groups is None else np.asarray(groups)
+    if groups is not None and len(groups) != len(values):
+        raise ValueError(f"groups has {len(groups)} entries but features has {len(values)} rows; "
+                         "pass one patient id per row.")
     probe = default_probe(random_state) if estimator is None else estimator
     proba = np.full((len(values), len(names)), np.nan)
     fold_scores = []

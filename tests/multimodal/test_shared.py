@@ -189,6 +189,8 @@ def test_probe_modality_intervals_resample_patients():
     assert np.isnan(skipped.balanced_accuracy_ci).all() and "[" not in str(skipped)
     with pytest.raises(ValueError, match="'ci' parameter of probe_modality"):
         probe_modality(features, modality, ci=95)
+    with pytest.raises(ValueError, match="groups has 10 entries but features has 120 rows"):
+        probe_modality(features, modality, groups=groups[:10])
 
 
 @pytest.mark.parametrize("estimator", ["shared", "task"])
