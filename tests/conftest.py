@@ -26,6 +26,18 @@ def real_data_dir():
 
 
 @pytest.fixture(scope="session")
+def real_xrays(real_data_dir):
+    """The real X-rays: (scan table, labels, boolean mask of the Train split rows)."""
+    import numpy as np
+
+    from skcovid.datasets import load_scan_folder
+
+    data = load_scan_folder(real_data_dir, modalities="xray")
+    X, y = data.data, np.asarray(data.target)
+    return X, y, (X["split"] == "train").to_numpy()
+
+
+@pytest.fixture(scope="session")
 def synthetic_scans():
     """A small synthetic multi-modal scan set (in memory), 120 scans of 64 px."""
     from skcovid.datasets import make_synthetic_scans

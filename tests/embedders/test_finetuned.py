@@ -283,12 +283,8 @@ def test_bad_targets(xrays):
 
 @pytest.mark.real_data
 @pytest.mark.slow
-def test_fine_tuning_beats_chance_on_real_xrays(real_data_dir):
-    from skcovid.datasets import load_scan_folder
-
-    data = load_scan_folder(real_data_dir, modalities="xray")
-    X, y = data.data, np.asarray(data.target)
-    train = (X["split"] == "train").to_numpy()
+def test_fine_tuning_beats_chance_on_real_xrays(real_xrays):
+    X, y, train = real_xrays
     emb = FineTunedEmbedder(
         "resnet18",
         hidden=64,

@@ -180,15 +180,11 @@ def test_single_class_is_rejected(data):
 
 @pytest.mark.real_data
 @pytest.mark.slow
-def test_scan_cnn_from_scratch_learns_real_xrays(real_data_dir):
+def test_scan_cnn_from_scratch_learns_real_xrays(real_xrays):
     """The from-scratch backbone with the documented recipe (smaller and shorter here)."""
     from sklearn.metrics import roc_auc_score
 
-    from skcovid.datasets import load_scan_folder
-
-    data = load_scan_folder(real_data_dir, modalities="xray")
-    X, y = data.data, np.asarray(data.target)
-    train = (X["split"] == "train").to_numpy()
+    X, y, train = real_xrays
     model = ImageClassifier("scan_cnn", image_size=64, max_epochs=8, lr=3e-3, weight_decay=0.05,
                             augment="recipe", lr_schedule="onecycle", warmup_epochs=0.5, label_smoothing=0.1,
                             validation_fraction=None, random_state=0).fit(X[train], y[train])
