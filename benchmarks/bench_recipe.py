@@ -18,6 +18,9 @@ Three parts, in one run:
    standardised, an RBF SVM with calibrated probabilities) and **texture + CNN**, the mean of
    the two models' probabilities (what ``VotingClassifier(voting="soft")`` computes; the
    CNN is the new recipe's fp32 fit).
+   Paired DeLong tests on each modality's Test rows (patient-clustered, Holm-adjusted over
+   the modality's comparisons): texture + CNN against texture and against the CNN, the CNN
+   against texture, the new recipe against the old.
 2. **Speed.** Training images per second of the new recipe in fp32 and in bf16 (autocast
    + channels-last), from the duration of the second epoch (images then come from the
    in-memory cache, so decoding is out), the two precisions alternated ``--speed-repeats``
@@ -94,6 +97,25 @@ def _score_row(modality, recipe, precision, setting, y_test, proba, seconds, **e
             "test accuracy": float(np.mean(predicted == y_test)), **extra, "train s": seconds}
 
 
+#: The paired comparisons of each modality (first model against second), by row label.
+COMPARISONS = [("texture + CNN", "texture"), ("texture + CNN", "new"), ("new", "texture"), ("new", "old")]
+
+
+def delong_rows(modality, y_test, groups, scores):
+    """Paired DeLong tests (patient-clustered, Holm over the modality's tests) of ``COMPARISONS``."""
+    from skcovid.stats import adjust_pvalues, delong_test
+
+    pairs = [(a, b) for a, b in COMPARISONS if a in scores and b in scores]
+    tests = [delong_test(y_test == "COVID", scores[a], scores[b], groups=groups) for a, b in pairs]
+    holm = adjust_pvalues([t.pvalue for t in tests]) if tests else []
+    rows = [{"part": "delong", "modality": modality, "recipe": f"{a} vs {b}", "AUC diff": t.auc_diff,
+             "diff 95% CI": f"{t.auc_diff_ci[0]:+.3f} to {t.auc_diff_ci[1]:+.3f}", "p (Holm)": float(p)}
+            for (a, b), t, p in zip(pairs, tests, holm, strict=True)]
+    for row in rows:
+        print(f"delong: {row}", file=sys.stderr, flush=True)
+    return rows
+
+
 def quality_rows(modalities, *, backbone, size, epochs, max_train, precisions, recipes=("old", "new"),
                  texture_cache=None):
     rows = []
@@ -105,12 +127,14 @@ def quality_rows(modalities, *, backbone, size, epochs, max_train, precisions, r
         X_test, y_test = real_split((modality,), split="test")
         plan = [("old", "fp32")] * ("old" in recipes) + [("new", p) for p in precisions] * ("new" in recipes)
         setting = f"{len(X)} train rows, {backbone}, {epochs} epochs, {size}px"
-        cnn = None
+        cnn, scores = None, {}
         for recipe, precision in plan:
             start = time.perf_counter()
             fitted = model(recipe, backbone=backbone, size=size, epochs=epochs, precision=precision).fit(X, y)
             seconds = time.perf_counter() - start
             proba = fitted.predict_proba(X_test)[:, list(fitted.classes_).index("COVID")]
+            if precision == "fp32":
+                scores[recipe] = proba
             if (recipe, precision) == ("new", "fp32"):
                 cnn = (proba, seconds)
             rows.append(_score_row(modality, recipe, precision, setting, y_test, proba, seconds))
@@ -121,11 +145,14 @@ def quality_rows(modalities, *, backbone, size, epochs, max_train, precisions, r
             seconds = time.perf_counter() - start
             rows.append(_score_row(modality, "texture", "fp32", f"{len(X)} train rows, texture + SVM",
                                    y_test, texture, seconds))
+            scores["texture"] = texture
             if cnn is not None:
+                scores["texture + CNN"] = (texture + cnn[0]) / 2
                 rows.append(_score_row(modality, "texture + CNN", "fp32", "mean of the two probabilities",
-                                       y_test, (texture + cnn[0]) / 2, seconds + cnn[1]))
+                                       y_test, scores["texture + CNN"], seconds + cnn[1]))
             for row in rows[-2:]:
                 print(f"quality: {row}", file=sys.stderr, flush=True)
+        rows += delong_rows(modality, y_test, X_test["patient"].to_numpy(), scores)
     return rows
 
 
@@ -174,8 +201,8 @@ def main(argv=None):
             command="python benchmarks/bench_recipe.py " + " ".join(argv or sys.argv[1:]),
             meta={"old": OLD, "new": NEW, **vars(args)},
             columns=["part", "modality", "recipe", "precision", "setting", "test AUC", "AUC 95% CI",
-                     "test accuracy", "train s", "fp32 img/s", "bf16 img/s", "bf16/fp32",
-                     "native bf16"],
+                     "test accuracy", "train s", "AUC diff", "diff 95% CI", "p (Holm)", "fp32 img/s",
+                     "bf16 img/s", "bf16/fp32", "native bf16"],
             notes=(
                 "Random initialisation, Test split used only for scoring; both recipes train on every "
                 "training row and keep the last epoch (the one-cycle schedule ends at a learning rate of 0). "

@@ -232,7 +232,42 @@ lr_schedule, warmup_epochs, monitor, image_cache_mb, verbose
 
     transform.__doc__ = _BaseEmbedder.transform.__doc__
 
+    def __setstate__(self, state):
+        super().__setstate__(_upgrade_state(state))
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _upgrade_state(state):
+    """The state of an embedder saved by an older skcovid, in today's vocabulary, training as it did.
+
+    Before a1102f8 it trained with its own skorch net. The parameters added since get the
+    values of that training (no label smoothing, class weights, schedule or bf16; torch's
+    AdamW weight decay 0.01, as it passed none); ``trainable_layers`` "all" or None becomes
+    "deprecated" (the same network), a number stays (a refit warns and says how to write it
+    with ``freeze``). A fitted one gets ``history_``, ``n_epochs_`` and ``precision_`` from
+    its net, whose forward passes stay fp32. A newer state is returned as it is.
+    """
+    state = dict(state)
+    if "precision" not in state and state.get("trainable_layers") in (None, "all"):
+        state["trainable_layers"] = "deprecated"
+    added = {
+        "label_smoothing": 0.0,
+        "class_weight": None,  # added by edf2d97, after the others
+        "precision": "fp32",
+        "lr_schedule": None,
+        "warmup_epochs": 1.0,
+        "monitor": "valid_loss",
+        "image_cache_mb": 1024,
+        "weight_decay": 0.01 if state.get("optimizer") == "adamw" else 0.0,
+    }
+    for name, value in added.items():
+        state.setdefault(name, value)
+    if "net_" in state:
+        state.setdefault("history_", state["net_"].history)
+        state.setdefault("n_epochs_", len(state["history_"]))
+        state.setdefault("precision_", "fp32")
+    return state

@@ -270,10 +270,12 @@ class BaseImageNet(ClassifierMixin, BaseEstimator):
         warn_if_interrupted(self, "Predicting with")
         dataset = ScanDataset(check_scan_table(X), self.preprocessor_)
         fn = self.module_ if fn is None else fn
+        # a net saved before precision existed (a plain skorch net) runs in fp32
+        precision = getattr(self.net_, "forward_with_precision", lambda f, x: f(x))
         self.module_.eval()
         for x, _ in self.net_.get_iterator(dataset, training=False):
             with torch.no_grad():
-                out = to_device(self.net_.forward_with_precision(fn, x.to(self.device_)), "cpu")
+                out = to_device(precision(fn, x.to(self.device_)), "cpu")
             yield out
 
     def _logits(self, X):
