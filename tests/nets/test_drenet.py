@@ -6,6 +6,7 @@ import pytest
 import torch
 import torchvision
 from sklearn.base import clone
+from skorch.callbacks import Callback
 
 from skcovid.datasets import make_synthetic_scans
 from skcovid.nets import DRENetClassifier
@@ -20,6 +21,13 @@ TINY = {
     "random_state": 0,
     "device": "cpu",
 }
+
+
+class StartingWeights(Callback):
+    """Copy the module's weights when training begins."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.weights = {name: weight.detach().clone() for name, weight in net.module_.named_parameters()}
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +75,16 @@ def test_defaults_start_from_random_weights(data, monkeypatch):
     params = DRENetClassifier().get_params()
     assert (params["backbone"], params["weights"], params["class_weight"]) == ("resnet50", None, None)
     tiny = {name: value for name, value in TINY.items() if name != "weights"}
-    model = DRENetClassifier("resnet18", **tiny).fit(*data)
+    start = StartingWeights()
+    model = DRENetClassifier("resnet18", **tiny, callbacks=[("start", start)]).fit(*data)
     assert model.net_.criterion_.weight is None
+    optimizer = model.net_.optimizer_
+    settings = {key: optimizer.defaults[key] for key in ("lr", "momentum", "weight_decay")}
+    assert isinstance(optimizer, torch.optim.SGD)
+    assert settings == {"lr": 2e-3, "momentum": 0.9, "weight_decay": 1e-4}
+    trained = dict(model.module_.named_parameters())
+    frozen = [name for name, weight in start.weights.items() if torch.equal(trained[name], weight)]
+    assert frozen == []  # one epoch at the default learning rate moves every weight (lr=0 would move none)
     with pytest.raises(RuntimeError, match="tried to download"):  # the guard sees a download
         DRENetClassifier("resnet18", **{**tiny, "weights": "DEFAULT"}).fit(*data)
 
