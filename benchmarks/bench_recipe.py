@@ -17,7 +17,10 @@ Three parts, in one run:
    Beside them, per modality: the **texture** baseline (``TextureEmbedder`` features,
    standardised, an RBF SVM with calibrated probabilities) and **texture + CNN**, the mean of
    the two models' probabilities (what ``VotingClassifier(voting="soft")`` computes; the
-   CNN is the new recipe's fp32 fit).
+   CNN is the new recipe's fp32 fit), and **texture ⊕ CNN features**: an ``EmbedderUnion`` of
+   the texture features and a ``FineTunedEmbedder`` (same network, recipe and epochs, its
+   pooled features) under the same scaler and SVM (one more CNN fit per modality; skipped
+   with ``--no-union``).
    Paired DeLong tests on each modality's Test rows (patient-clustered, Holm-adjusted over
    the modality's comparisons): texture + CNN against texture and against the CNN, the CNN
    against texture, the new recipe against the old.
@@ -74,19 +77,32 @@ def auc_interval(y_true, score, *, n_bootstraps=1000, random_state=0):
     return float(roc_auc_score(y_true, score)), float(low), float(high)
 
 
-def texture_probabilities(X, y, X_test, cache):
-    """Texture features + standardisation + RBF SVM (calibrated): P(COVID) of the test rows."""
+def texture_probabilities(X, y, X_test, cache, cnn=None):
+    """Texture features (beside the ``cnn`` embedder's, if given) + standardisation + RBF SVM
+    (calibrated): P(COVID) of the test rows."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
-    from skcovid.embedders import TextureEmbedder
+    from skcovid.embedders import EmbedderUnion, TextureEmbedder
 
-    model = make_pipeline(TextureEmbedder(cache=cache, n_jobs=-1).set_output(transform="default"),
-                          StandardScaler(), CalibratedClassifierCV(SVC(random_state=0), ensemble=False))
+    features = TextureEmbedder(cache=cache, n_jobs=-1)
+    if cnn is not None:
+        features = EmbedderUnion([("texture", features), ("cnn", cnn)])
+    model = make_pipeline(features.set_output(transform="default"), StandardScaler(),
+                          CalibratedClassifierCV(SVC(random_state=0), ensemble=False))
     model.fit(X, y)
     return model.predict_proba(X_test)[:, list(model.classes_).index("COVID")]
+
+
+def cnn_embedder(*, backbone, size, epochs):
+    """The new recipe's network as a ``FineTunedEmbedder`` (its pooled features, ``hidden=None``)."""
+    from skcovid.embedders import FineTunedEmbedder
+
+    return FineTunedEmbedder(backbone, weights=None, hidden=None, image_size=size, max_epochs=epochs,
+                             batch_size=32, device="cpu", random_state=0, validation_fraction=None,
+                             patience=None, **NEW)
 
 
 def _score_row(modality, recipe, precision, setting, y_test, proba, seconds, **extra):
@@ -98,7 +114,8 @@ def _score_row(modality, recipe, precision, setting, y_test, proba, seconds, **e
 
 
 #: The paired comparisons of each modality (first model against second), by row label.
-COMPARISONS = [("texture + CNN", "texture"), ("texture + CNN", "new"), ("new", "texture"), ("new", "old")]
+COMPARISONS = [("texture + CNN", "texture"), ("texture + CNN", "new"), ("texture ⊕ CNN features", "texture"),
+               ("texture ⊕ CNN features", "texture + CNN"), ("new", "texture"), ("new", "old")]
 
 
 def delong_rows(modality, y_test, groups, scores):
@@ -117,7 +134,7 @@ def delong_rows(modality, y_test, groups, scores):
 
 
 def quality_rows(modalities, *, backbone, size, epochs, max_train, precisions, recipes=("old", "new"),
-                 texture_cache=None):
+                 texture_cache=None, union=True):
     rows = []
     for modality in modalities:
         X, y = real_split((modality,))
@@ -150,7 +167,14 @@ def quality_rows(modalities, *, backbone, size, epochs, max_train, precisions, r
                 scores["texture + CNN"] = (texture + cnn[0]) / 2
                 rows.append(_score_row(modality, "texture + CNN", "fp32", "mean of the two probabilities",
                                        y_test, scores["texture + CNN"], seconds + cnn[1]))
-            for row in rows[-2:]:
+            if union:
+                start = time.perf_counter()
+                scores["texture ⊕ CNN features"] = texture_probabilities(
+                    X, y, X_test, texture_cache, cnn_embedder(backbone=backbone, size=size, epochs=epochs))
+                rows.append(_score_row(modality, "texture ⊕ CNN features", "fp32",
+                                       "EmbedderUnion(texture, FineTunedEmbedder) + SVM", y_test,
+                                       scores["texture ⊕ CNN features"], time.perf_counter() - start))
+            for row in rows[-3 if union else -2:]:
                 print(f"quality: {row}", file=sys.stderr, flush=True)
         rows += delong_rows(modality, y_test, X_test["patient"].to_numpy(), scores)
     return rows
@@ -182,6 +206,8 @@ def main(argv=None):
     parser.add_argument("--recipes", nargs="+", default=["old", "new"], choices=["old", "new"])
     parser.add_argument("--texture-cache", default=None,
                         help="texture feature cache folder; the texture rows run only when it is given")
+    parser.add_argument("--no-union", action="store_true",
+                        help="skip the texture + CNN-features SVM (one more CNN fit per modality)")
     parser.add_argument("--modalities", nargs="+", default=["xray", "ct"])
     parser.add_argument("--max-train", type=int, default=0, help="subsample the training rows (0: all)")
     parser.add_argument("--bf16-fit", action="store_true", help="also train (and score) a bf16 model")
@@ -194,7 +220,7 @@ def main(argv=None):
                       repeats=args.speed_repeats)
     rows += quality_rows(args.modalities, backbone=args.backbone, size=args.size, epochs=args.epochs,
                          max_train=args.max_train, precisions=["fp32", "bf16"] if args.bf16_fit else ["fp32"],
-                         recipes=args.recipes, texture_cache=args.texture_cache)
+                         recipes=args.recipes, texture_cache=args.texture_cache, union=not args.no_union)
     if not args.no_report:
         report(
             "bench_recipe", rows,
@@ -208,7 +234,9 @@ def main(argv=None):
                 "training row and keep the last epoch (the one-cycle schedule ends at a learning rate of 0). "
                 "'texture': TextureEmbedder at its defaults, standardised, RBF SVM with calibrated "
                 "probabilities; 'texture + CNN': the mean of its probabilities and the new-recipe CNN's "
-                "(equal weights, not tuned), 'train s' the sum of both fits. bf16/fp32: training "
+                "(equal weights, not tuned), 'train s' the sum of both fits; 'texture ⊕ CNN features': the "
+                "texture features and the pooled features of the same network trained by the new recipe "
+                "(FineTunedEmbedder, its own fit) side by side, standardised, RBF SVM. bf16/fp32: training "
                 "images/s, second epoch (cached images), same run. Wall times are inflated when other "
                 "processes share the cores; compare ratios measured in the same run. X-ray scores are "
                 "inflated by the source shortcut described in the data README; CT scores are "
