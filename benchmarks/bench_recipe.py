@@ -22,8 +22,9 @@ Three parts, in one run:
    pooled features) under the same scaler and SVM (one more CNN fit per modality; skipped
    with ``--no-union``).
    Paired DeLong tests on each modality's Test rows (patient-clustered, Holm-adjusted over
-   the modality's comparisons): texture + CNN against texture and against the CNN, the CNN
-   against texture, the new recipe against the old.
+   the modality's comparisons): texture + CNN against texture and against the CNN, texture
+   ⊕ CNN features against texture and against texture + CNN, the CNN against texture, the
+   new recipe against the old.
 2. **Speed.** Training images per second of the new recipe in fp32 and in bf16 (autocast
    + channels-last), from the duration of the second epoch (images then come from the
    in-memory cache, so decoding is out), the two precisions alternated ``--speed-repeats``
@@ -157,6 +158,7 @@ def quality_rows(modalities, *, backbone, size, epochs, max_train, precisions, r
             rows.append(_score_row(modality, recipe, precision, setting, y_test, proba, seconds))
             print(f"quality: {rows[-1]}", file=sys.stderr, flush=True)
         if texture_cache is not None:
+            n_rows = len(rows)
             start = time.perf_counter()
             texture = texture_probabilities(X, y, X_test, texture_cache)
             seconds = time.perf_counter() - start
@@ -174,7 +176,7 @@ def quality_rows(modalities, *, backbone, size, epochs, max_train, precisions, r
                 rows.append(_score_row(modality, "texture ⊕ CNN features", "fp32",
                                        "EmbedderUnion(texture, FineTunedEmbedder) + SVM", y_test,
                                        scores["texture ⊕ CNN features"], time.perf_counter() - start))
-            for row in rows[-3 if union else -2:]:
+            for row in rows[n_rows:]:
                 print(f"quality: {row}", file=sys.stderr, flush=True)
         rows += delong_rows(modality, y_test, X_test["patient"].to_numpy(), scores)
     return rows

@@ -17,6 +17,21 @@ REAL_DATA = Path(
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ctrl_c_raises():
+    """Ctrl-C raises KeyboardInterrupt, as in a terminal, even when the suite was started in the
+    background (``pytest &`` in a script: the shell then ignores SIGINT for the process, and the
+    tests that simulate Ctrl-C would see nothing)."""
+    import signal
+
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if ignored:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.fixture(scope="session")
 def real_data_dir():
     """The real images of ``../shared/data/covid-scans``; the test is skipped when absent."""
