@@ -169,3 +169,32 @@ def verdicts(rows, tests, main, *, alpha=0.05):
             f"significantly worse than: {', '.join(worse) or 'none'}."
         )
     return lines
+
+
+def spread_rows(results, extra, y_test, modality, *, main, references=("texture_svm",)):
+    """ROC AUC of ``main`` over random states, per group, beside fixed reference models.
+
+    ``results[main]`` is the main run; ``extra`` maps each further random state to its
+    ``fit_models`` result of the same pipeline. A single random state can flatter or
+    understate a network (its initialisation, shuffling and early-stopping split); the
+    references (texture models, deterministic) are scored once.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    def auc(result, rows):
+        positive = list(result["classes"]).index("COVID")
+        return float(roc_auc_score(y_test[rows] == "COVID", result["proba"][rows, positive]))
+
+    runs = [results[main], *extra.values()]
+    rows = []
+    for group in ("xray", "ct", "all"):
+        mask = np.ones(len(y_test), bool) if group == "all" else np.asarray(modality) == group
+        aucs = np.array([auc(run, mask) for run in runs])
+        row = {"modality": group, "n_random_states": len(runs), "roc_auc_mean": round(float(aucs.mean()), 3),
+               "roc_auc_sd": round(float(aucs.std(ddof=1)), 3) if len(aucs) > 1 else float("nan"),
+               "roc_auc_min": round(float(aucs.min()), 3), "roc_auc_max": round(float(aucs.max()), 3),
+               "roc_auc_each": [round(float(a), 3) for a in aucs]}
+        row.update({f"{name}_roc_auc": round(auc(results[name], mask), 3) for name in references
+                    if name in results})
+        rows.append(row)
+    return rows

@@ -23,11 +23,13 @@ Reported per modality and for all rows: ROC AUC and accuracy with 95 % patient-b
 CIs; DeLong (AUC) and McNemar (accuracy) tests of ``mtl_adversarial`` against each other
 model, Holm-adjusted; the modality probe (``probe_modality``, patient-grouped folds over the
 test rows) of each pipeline's shared features; fit time of each model and the embedding
-time; a one-line verdict per modality.
+time; a one-line verdict per modality; the spread of ``mtl_adversarial``'s AUC over
+``--spread`` further random states (default 4, about 1.5 minutes each).
 
-Run: ``python benchmarks/bench_mtl.py`` (6-10 minutes on 2 shared CPU cores: about a minute
-of texture features, which ``--cache DIR`` keeps between runs, then 5-8 minutes of fitting,
-mostly the three multi-task pipelines, whose out-of-fold training fits each branch 6 times;
+Run: ``python benchmarks/bench_mtl.py`` (12-16 minutes on 2 shared CPU cores: about a minute
+of texture features, which ``--cache DIR`` keeps between runs, then 11-15 minutes of fitting,
+mostly the multi-task pipelines, whose out-of-fold training fits each branch 6 times;
+``--spread 0`` saves the 6 minutes of the further random states;
 ``--quick``: 200 bootstraps instead of 2000, for a smoke run). ``--embedder fine_tuned``
 first fine-tunes three ResNet-18s (one per modality and a joint one) on CPU: add about
 7 minutes at 96 px and 3 epochs.
@@ -63,6 +65,10 @@ def parse_args(argv=None):
     parser.add_argument("--cache", default=None, help="embedding cache folder (default: none)")
     parser.add_argument("--n-bootstraps", type=int, default=2000)
     parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument(
+        "--spread", type=int, default=4,
+        help="refit mtl_adversarial with this many further random states to report its spread (0: off)",
+    )
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_BOOTSTRAPS} bootstraps: a smoke run")
     return parser.parse_args(argv)
 
@@ -189,6 +195,13 @@ def main(argv=None):
         )
         tests = paired_tests(y_test, results, modality)
         probes = zoo.probe_rows(results, test_frames, random_state=args.random_state)
+        extra = {}
+        for k in range(1, args.spread + 1):
+            state = args.random_state + k
+            model = {MAIN: zoo.mtl_models(state)[MAIN]}
+            extra[state] = fit_models(model, E_train, y_train, E_test, num_threads=1)[MAIN]
+            print(f"fitted {MAIN} (random_state={state}): {extra[state]['fit_seconds']:.1f} s", flush=True)
+        spread = zoo.spread_rows(results, extra, y_test, modality, main=MAIN) if extra else []
     rows = zoo.score_rows(table, results)
     # p-values keep their digits (a tiny one is printed as 1.2e-07, not 0)
     test_rows = [
@@ -236,6 +249,13 @@ def main(argv=None):
             "`*_ci`: 95 % bootstrap interval over Test patients of the out-of-fold predictions):",
             markdown_table(probes),
             "Verdict (DeLong, Holm-adjusted p < 0.05):\n\n" + "\n".join(f"- {line}" for line in verdict),
+            *([
+                f"Spread over random states: `{MAIN}` refitted with random_state "
+                f"{args.random_state}..{args.random_state + args.spread} on the same features "
+                "(initialisation, shuffling, folds and early-stopping splits change; the texture "
+                "SVM is deterministic). The verdict above is one draw of these:",
+                markdown_table(spread),
+            ] if spread else []),
             f"Total wall time {total_seconds:.0f} s. Machine load (1/5/15-min load averages) before: "
             f"{load['before']}, after: {load['after']}; wall times are inflated when other processes "
             "share the cores.",
@@ -255,6 +275,7 @@ def main(argv=None):
             "paired_tests": test_rows,
             "modality_probe": probes,
             "verdicts": verdict,
+            "spread": spread,
             "timings_s": {**timings, "total": total_seconds},
             "per_modality_layout": layout,
             "load_average": load,

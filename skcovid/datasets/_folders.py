@@ -20,7 +20,7 @@ from ._common import (
 from ._metadata import METADATA_FILE, merge_metadata
 
 # the X_Ray_Train/... layout: (folder name, modality, split)
-SEED000_FOLDERS = (
+SPLIT_FOLDERS = (
     ("X_Ray_Train", "xray", "train"),
     ("X_Ray_Test", "xray", "test"),
     ("CT_Scan_Train", "ct", "train"),
@@ -177,7 +177,7 @@ def load_scan_folder(root, *, split=None, modalities=None, on_error="raise", val
         ("xray", "ct"),
     )
     rows, present, left_out = [], [], []
-    for folder_name, modality, part in SEED000_FOLDERS:
+    for folder_name, modality, part in SPLIT_FOLDERS:
         folder = find_child(root, folder_name)
         if folder is None:
             continue
@@ -191,7 +191,7 @@ def load_scan_folder(root, *, split=None, modalities=None, on_error="raise", val
             for path in class_scans(class_dir, report, "load_scan_folder"):
                 rows.append(_scan_row(path, root, modality=modality, split=part, label=class_dir.name))
     if not present:
-        expected = ", ".join(name for name, _, _ in SEED000_FOLDERS)
+        expected = ", ".join(name for name, _, _ in SPLIT_FOLDERS)
         raise FileNotFoundError(
             f"No X_Ray_*/CT_Scan_* folders ({expected}) found in {str(root)!r}"
             + (" for the split/modalities asked for" if left_out else "")

@@ -50,7 +50,7 @@ class MultiTaskUNetModule(nn.Module):
     resolution, each next one with stride 2). The decoder upsamples with transposed
     convolutions, concatenates the skip connection and applies a residual unit; its last
     stage gives a ``2 * channels[0]``-channel map at full resolution (64 channels by
-    default, as in the seed). The segmentation head maps it to one channel
+    default). The segmentation head maps it to one channel
     (``conv3x3-BN-ReLU`` to ``channels[0]``, then ``conv1x1``); the classification head
     global-average-pools the bottleneck and applies an :class:`MLPHead` with batch norm.
     Inputs whose size is not a multiple of ``2 ** (len(channels) - 1)`` are zero-padded and
