@@ -198,3 +198,23 @@ def spread_rows(results, extra, y_test, modality, *, main, references=("texture_
                     if name in results})
         rows.append(row)
     return rows
+
+
+def spread_verdict(spread, main, reference="texture_svm"):
+    """One plain line per group: ``main``'s AUC over random states against ``reference``'s."""
+    lines = []
+    for row in spread:
+        ref = row.get(f"{reference}_roc_auc")
+        if ref is None:
+            continue
+        mean, low, high = row["roc_auc_mean"], row["roc_auc_min"], row["roc_auc_max"]
+        side = "above" if mean > ref else "below" if mean < ref else "level with"
+        if low > ref or high < ref:
+            tail = f"every random state is {'above' if low > ref else 'below'} it"
+        else:
+            tail = "the random states fall on both sides of it"
+        lines.append(
+            f"**{row['modality']}**: over {row['n_random_states']} random states `{main}` scores AUC "
+            f"{low:.3f}-{high:.3f} (mean {mean:.3f}, {side} `{reference}`'s {ref:.3f}); {tail}."
+        )
+    return lines

@@ -255,6 +255,7 @@ def main(argv=None):
                 "(initialisation, shuffling, folds and early-stopping splits change; the texture "
                 "SVM is deterministic). The verdict above is one draw of these:",
                 markdown_table(spread),
+                "\n".join(f"- {line}" for line in zoo.spread_verdict(spread, MAIN)),
             ] if spread else []),
             f"Total wall time {total_seconds:.0f} s. Machine load (1/5/15-min load averages) before: "
             f"{load['before']}, after: {load['after']}; wall times are inflated when other processes "
@@ -276,6 +277,7 @@ def main(argv=None):
             "modality_probe": probes,
             "verdicts": verdict,
             "spread": spread,
+            "spread_verdicts": zoo.spread_verdict(spread, MAIN),
             "timings_s": {**timings, "total": total_seconds},
             "per_modality_layout": layout,
             "load_average": load,
