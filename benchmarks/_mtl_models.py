@@ -107,37 +107,58 @@ def score_rows(table, results):
     return rows
 
 
-def probe_rows(results, test_frames, *, random_state):
-    """Modality probe of each multi-task model's shared features on its test frame."""
+def _probe_row(name, features, modality, patients, random_state):
+    """One probe row: the default probe (with intervals) and a gradient-boosting probe."""
     import time
 
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     from skcovid.multimodal import probe_modality
+
+    start = time.perf_counter()
+    probe = probe_modality(features, modality, groups=patients, random_state=random_state)
+    boosted = probe_modality(features, modality, groups=patients, n_bootstraps=0, random_state=random_state,
+                             estimator=HistGradientBoostingClassifier(random_state=random_state))
+    return {
+        "model": name,
+        "n": probe.n_samples,
+        "balanced_accuracy": round(probe.balanced_accuracy, 3),
+        "balanced_accuracy_ci": [round(v, 3) for v in probe.balanced_accuracy_ci],
+        "chance_balanced_accuracy": round(probe.chance_balanced_accuracy, 3),
+        "roc_auc": round(probe.roc_auc, 3),
+        "roc_auc_ci": [round(v, 3) for v in probe.roc_auc_ci],
+        "chance_roc_auc": round(probe.chance_roc_auc, 3),
+        "hgb_balanced_accuracy": round(boosted.balanced_accuracy, 3),
+        "probe_s": round(time.perf_counter() - start, 1),
+    }
+
+
+def probe_rows(results, test_frames, *, random_state):
+    """Modality probe of each multi-task model's shared features on its test frame, after two
+    rows for the shared branch's input: the embeddings as they are, and standardised per
+    modality with the training statistics (``scaler_``) as the shared encoder reads them."""
+    import numpy as np
 
     rows = []
     for name, result in results.items():
         features = getattr(result["estimator"], "named_steps", {}).get("features")
         if features is None:
             continue
-        start = time.perf_counter()
         frame = test_frames[name]  # the columns the shared branch read in fit (shared_emb_* if any)
-        inputs = [*features.shared_.feature_names_in_, *(c for c in ("modality", "patient") if c in frame)]
-        shared = features.shared_.transform(frame[inputs])
-        probe = probe_modality(
-            shared, shared["modality"], groups=shared["patient"], random_state=random_state
-        )
-        rows.append(
-            {
-                "model": name,
-                "n": probe.n_samples,
-                "balanced_accuracy": round(probe.balanced_accuracy, 3),
-                "balanced_accuracy_ci": [round(v, 3) for v in probe.balanced_accuracy_ci],
-                "chance_balanced_accuracy": round(probe.chance_balanced_accuracy, 3),
-                "roc_auc": round(probe.roc_auc, 3),
-                "roc_auc_ci": [round(v, 3) for v in probe.roc_auc_ci],
-                "chance_roc_auc": round(probe.chance_roc_auc, 3),
-                "probe_s": round(time.perf_counter() - start, 1),
-            }
-        )
+        shared_ = features.shared_
+        modality, patients = frame["modality"].to_numpy(), frame["patient"].to_numpy()
+        if not rows:
+            inputs = frame[list(shared_.feature_names_in_)].to_numpy(np.float32)
+            scaled = np.empty_like(inputs)
+            for key, (mean, std) in shared_.scaler_.items():
+                at = np.ones(len(inputs), bool) if key == "all" else modality == key
+                scaled[at] = (inputs[at] - mean) / std
+            rows.append(_probe_row("input: embeddings", inputs, modality, patients, random_state))
+            rows.append(_probe_row("input: standardised per modality", scaled, modality, patients,
+                                   random_state))
+        columns = [*shared_.feature_names_in_, *(c for c in ("modality", "patient") if c in frame)]
+        shared = shared_.transform(frame[columns])
+        rows.append(_probe_row(name, shared, modality, patients, random_state))
     return rows
 
 

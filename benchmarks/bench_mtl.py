@@ -22,11 +22,12 @@ is fitted on the same training rows and scored on the same test rows:
 Reported per modality and for all rows: ROC AUC and accuracy with 95 % patient-bootstrap
 CIs; DeLong (AUC) and McNemar (accuracy) tests of ``mtl_adversarial`` against each other
 model, Holm-adjusted; the modality probe (``probe_modality``, patient-grouped folds over the
-test rows) of each pipeline's shared features; fit time of each model and the embedding
-time; a one-line verdict per modality; the spread of ``mtl_adversarial``'s AUC over
+test rows, the default probe and a gradient-boosting one) of the shared branch's input (as it is
+and standardised per modality) and of each pipeline's shared features; fit time of each model
+and the embedding time; a one-line verdict per modality; the spread of ``mtl_adversarial``'s AUC over
 ``--spread`` further random states (default 4, about 1.5 minutes each).
 
-Run: ``python benchmarks/bench_mtl.py`` (12-16 minutes on 2 shared CPU cores: about a minute
+Run: ``python benchmarks/bench_mtl.py`` (12-17 minutes on 2 shared CPU cores: about a minute
 of texture features, which ``--cache DIR`` keeps between runs, then 11-15 minutes of fitting,
 mostly the multi-task pipelines, whose out-of-fold training fits each branch 6 times;
 ``--spread 0`` saves the 6 minutes of the further random states;
@@ -246,7 +247,11 @@ def main(argv=None):
             markdown_table(test_rows, test_columns),
             "Modality probe of the shared features on the Test rows (`probe_modality`: a fresh "
             "standardised MLP, 5 patient-grouped folds; chance = knows nothing of the modality; "
-            "`*_ci`: 95 % bootstrap interval over Test patients of the out-of-fold predictions):",
+            "`*_ci`: 95 % bootstrap interval over Test patients of the out-of-fold predictions; "
+            "`hgb_balanced_accuracy`: the same folds with a HistGradientBoostingClassifier as the "
+            "probe). The first two rows probe the shared branch's input: the embeddings, and the "
+            "embeddings standardised per modality with the training statistics, as the shared "
+            "encoder reads them:",
             markdown_table(probes),
             "Verdict (DeLong, Holm-adjusted p < 0.05):\n\n" + "\n".join(f"- {line}" for line in verdict),
             *([
