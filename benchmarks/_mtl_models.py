@@ -149,7 +149,7 @@ def probe_rows(results, test_frames, *, random_state):
         modality, patients = frame["modality"].to_numpy(), frame["patient"].to_numpy()
         if not rows:
             inputs = frame[list(shared_.feature_names_in_)].to_numpy(np.float32)
-            scaled = np.empty_like(inputs)
+            scaled = np.full_like(inputs, np.nan)  # a modality without statistics: NaN, refused
             for key, (mean, std) in shared_.scaler_.items():
                 at = np.ones(len(inputs), bool) if key == "all" else modality == key
                 scaled[at] = (inputs[at] - mean) / std
