@@ -25,12 +25,12 @@ model, Holm-adjusted; the modality probe (``probe_modality``, patient-grouped fo
 test rows, the default probe and a gradient-boosting one) of the shared branch's input (as it is
 and standardised per modality) and of each pipeline's shared features; fit time of each model
 and the embedding time; a one-line verdict per modality; the spread of ``mtl_adversarial``'s AUC over
-``--spread`` further random states (default 4, about 1.5 minutes each).
+``--spread`` further random states (default 4, about 2 minutes each).
 
 Run: ``python benchmarks/bench_mtl.py`` (12-17 minutes on 2 shared CPU cores: about a minute
 of texture features, which ``--cache DIR`` keeps between runs, then 11-15 minutes of fitting,
 mostly the multi-task pipelines, whose out-of-fold training fits each branch 6 times;
-``--spread 0`` saves the 6 minutes of the further random states;
+``--spread 0`` saves the 8 minutes of the further random states;
 ``--quick``: 200 bootstraps instead of 2000, for a smoke run). ``--embedder fine_tuned``
 first fine-tunes three ResNet-18s (one per modality and a joint one) on CPU: add about
 7 minutes at 96 px and 3 epochs.
