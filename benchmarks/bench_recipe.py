@@ -1,7 +1,7 @@
 """The from-scratch training recipe on the real scans: old vs new recipe, fp32 vs bf16, texture + CNN.
 
 Run ``python benchmarks/bench_recipe.py --texture-cache DIR`` (defaults: ``scan_cnn`` at
-128 px, 30 epochs, both modalities, 2 torch threads; a bf16 fit per modality only with
+128 px, 45 epochs, both modalities, 2 torch threads; a bf16 fit per modality only with
 ``--bf16-fit``; ``--backbone resnet18 --size 64 --epochs 3`` for the earlier setting).
 Three parts, in one run:
 
@@ -204,7 +204,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--backbone", default="scan_cnn", help="ImageClassifier backbone")
     parser.add_argument("--size", type=int, default=128, help="pixels")
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=45)
     parser.add_argument("--recipes", nargs="+", default=["old", "new"], choices=["old", "new"])
     parser.add_argument("--texture-cache", default=None,
                         help="texture feature cache folder; the texture rows run only when it is given")

@@ -14,6 +14,18 @@ from ._recipe import auc_score, schedule, steps_per_epoch
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 
+def channels_last_safe(module):
+    """Whether ``module`` can train in the channels-last memory format on the CPU.
+
+    Not when it has a 1x1 convolution with a stride above 1 and fewer than 16 input
+    channels: oneDNN's channels-last backward of such a convolution writes past its
+    workspace (a crash, a hang or wrong weight gradients; oneDNN issue 6035, open). A small
+    ``MultiTaskUNet`` has one in its residual shortcuts.
+    """
+    return not any(isinstance(m, torch.nn.Conv2d) and m.kernel_size == (1, 1) and max(m.stride) > 1
+                   and m.in_channels < 16 for m in module.modules())
+
+
 def _split_output(y_pred):
     return (y_pred[0], y_pred[1]) if isinstance(y_pred, (tuple, list)) else (y_pred, None)
 
@@ -77,10 +89,13 @@ def _to_float(output):
 class ImageNeuralNet(NeuralNet):
     """skorch's NeuralNet that optimises only trainable parameters and records validation scores.
 
+    On the CPU, module and image batches use the channels-last memory format, in every
+    precision, unless the module has a convolution that oneDNN mishandles in it
+    (``channels_last_safe``): oneDNN's convolutions want it (fp32 training steps 1.05-1.4x
+    faster on 2 cores, ``benchmarks/bench_cpu_training.py``; the outputs are the same up to
+    float rounding).
     With ``precision="bf16"`` forward passes run under :func:`torch.autocast` in bfloat16
-    (outputs are cast back to float32, so losses and scores are computed in fp32) and, on
-    the CPU, module and inputs use the channels-last memory format, which oneDNN's bf16
-    convolutions want.
+    (outputs are cast back to float32, so losses and scores are computed in fp32).
     """
 
     def __init__(self, *args, precision="fp32", **kwargs):
@@ -88,20 +103,21 @@ class ImageNeuralNet(NeuralNet):
         self.precision = precision
 
     def _channels_last(self):
-        return self.precision == "bf16" and not str(self.device).startswith("cuda")
+        return getattr(self, "channels_last_", False)
 
     def initialize_module(self):
         super().initialize_module()
-        if self._channels_last():
+        self.channels_last_ = torch.device(self.device).type == "cpu" and channels_last_safe(self.module_)
+        if self.channels_last_:
             self.module_.to(memory_format=torch.channels_last)
         return self
 
     def forward_with_precision(self, fn, x):
-        """``fn(x)`` under this net's precision, outputs in fp32 (``x`` channels-last for bf16 on the CPU)."""
-        if self.precision != "bf16":
-            return fn(x)
+        """``fn(x)`` under this net's precision, outputs in fp32 (``x`` channels-last on the CPU)."""
         if self._channels_last() and torch.is_tensor(x) and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
+        if self.precision != "bf16":
+            return fn(x)
         device_type = "cuda" if str(self.device).startswith("cuda") else "cpu"
         with torch.autocast(device_type, dtype=torch.bfloat16):
             return _to_float(fn(x))

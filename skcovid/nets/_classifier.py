@@ -145,11 +145,11 @@ class ImageClassifier(BaseImageNet):
         epoch is restored).
     precision : {"fp32", "bf16", "auto"}, default="fp32"
         Numeric precision of the forward passes (training and inference). "bf16" runs them
-        under :func:`torch.autocast` in bfloat16 (losses stay fp32), and on the CPU puts module
-        and inputs in the channels-last memory format; "auto" picks bf16 where the hardware
-        runs it natively (CPUs with AVX-512 BF16 or AMX, CUDA GPUs with bf16) and fp32
-        elsewhere. On CPUs without bf16 instructions torch emulates bf16, which is slower
-        than fp32. The precision used is in ``precision_``.
+        under :func:`torch.autocast` in bfloat16 (losses stay fp32); "auto" picks bf16 where
+        the hardware runs it natively (CPUs with AVX-512 BF16 or AMX, CUDA GPUs with bf16) and
+        fp32 elsewhere. On CPUs without bf16 instructions torch emulates bf16, which is slower
+        than fp32. The precision used is in ``precision_``. In either precision, on the CPU,
+        module and inputs use the channels-last memory format (faster convolutions).
     lr_schedule : None, "cosine" or "onecycle", default=None
         Per-batch learning-rate schedule (skorch's ``LRScheduler``): "cosine" warms up
         linearly over ``warmup_epochs`` then decays to 0 along a cosine (torch's

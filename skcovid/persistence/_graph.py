@@ -29,11 +29,12 @@ _ATOMS = (type(None), bool, numbers.Number, str, bytes, bytearray, type, np.ndar
 class TensorRef:
     """Placeholder of a tensor: its key in the safetensors blob and how to rebuild it."""
 
-    def __init__(self, key, parameter, requires_grad, device):
+    def __init__(self, key, parameter, requires_grad, device, channels_last=False):
         self.key = key
         self.parameter = parameter
         self.requires_grad = requires_grad
         self.device = device
+        self.channels_last = channels_last  # its memory format (the blob is contiguous)
 
 
 class TorchValueRef:
@@ -123,8 +124,10 @@ class Encoder:
                             "and parameters can be saved.")
         key = f"{len(self.tensors)}:{path}"
         self.tensors[key] = tensor.detach().to("cpu", copy=True).contiguous()
+        channels_last = (tensor.ndim == 4 and not tensor.is_contiguous()
+                         and tensor.is_contiguous(memory_format=torch.channels_last))
         return TensorRef(key, isinstance(tensor, torch.nn.Parameter), bool(tensor.requires_grad),
-                         str(tensor.device))
+                         str(tensor.device), channels_last)
 
     def _container(self, obj, path):
         items = obj.items() if isinstance(obj, dict) else enumerate(obj)
@@ -218,6 +221,8 @@ class Decoder:
         import torch
 
         tensor = self.tensors[node.key].to(self._device(node.device))
+        if getattr(node, "channels_last", False):  # absent from files saved before it was recorded
+            tensor = tensor.contiguous(memory_format=torch.channels_last)
         if node.parameter:
             return torch.nn.Parameter(tensor, requires_grad=node.requires_grad)
         return tensor.requires_grad_(node.requires_grad) if tensor.is_floating_point() else tensor

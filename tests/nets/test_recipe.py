@@ -46,14 +46,33 @@ def test_bf16_runs_the_forward_pass_in_bfloat16_channels_last(data):
     assert np.isfinite(history["train_loss"]) and np.isfinite(history["valid_loss"])
 
 
-def test_fp32_stays_float32(data):
+def test_fp32_stays_float32_and_channels_last_on_the_cpu(data):
     model = ImageClassifier(**COMMON, max_epochs=1).fit(*data)
     seen = []
     conv = next(m for m in model.module_.modules() if isinstance(m, torch.nn.Conv2d))
-    hook = conv.register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    hook = conv.register_forward_hook(lambda module, inputs, output: seen.append(
+        (output.dtype, inputs[0].is_contiguous(memory_format=torch.channels_last))))
     model.predict(data[0])
     hook.remove()
-    assert model.precision_ == "fp32" and set(seen) == {torch.float32}
+    assert model.precision_ == "fp32" and set(seen) == {(torch.float32, True)}
+
+
+def test_channels_last_only_where_onednn_handles_the_convolutions(data):
+    from skcovid.modules import ScanCNN
+    from skcovid.modules._unet import MultiTaskUNetModule
+    from skcovid.nets import MultiTaskUNet
+    from skcovid.nets._callbacks import channels_last_safe
+
+    # a 1x1 stride-2 convolution over fewer than 16 channels crashes oneDNN's channels-last backward
+    assert channels_last_safe(ScanCNN(2)) and channels_last_safe(MultiTaskUNetModule())
+    assert not channels_last_safe(MultiTaskUNetModule(channels=(4, 8, 16, 32, 64)))
+    small = MultiTaskUNet(channels=(4, 8, 16, 32, 64), image_size=32, batch_size=8, max_epochs=1,
+                          validation_fraction=None, random_state=0, device="cpu").fit(*data)
+    assert not small.net_.channels_last_
+    conv = next(m for m in small.module_.modules() if isinstance(m, torch.nn.Conv2d) and m.in_channels > 1)
+    assert not conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert np.isfinite(small.history_[-1, "train_loss"])
 
 
 @pytest.mark.parametrize("native", [True, False])
