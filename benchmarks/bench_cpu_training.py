@@ -1,6 +1,6 @@
 """CPU training speed: memory layout (contiguous against channels-last) and precision (fp32, bf16).
 
-Run ``python benchmarks/bench_cpu_training.py`` (about 8 minutes on 2 cores). On the CPU the
+Run ``python benchmarks/bench_cpu_training.py`` (about 9 minutes on 2 cores). On the CPU the
 image estimators put their network and every image batch in the channels-last memory
 format, in fp32 as in bf16 (``ImageNeuralNet``); the baseline is fp32 in torch's default
 contiguous layout, which is what a hand-written training loop gets. Three cases, alternated
@@ -17,7 +17,7 @@ bf16 (autocast) channels-last. Two parts:
    are then cached; augmentation runs in the training process and costs the same in
    both precisions), with the layout switch of the library off for the contiguous case.
 
-bf16 runs natively only on CPUs with AVX-512 BF16 or AMX (``native bf16`` column); elsewhere
+bf16 runs natively only on CPUs with AVX-512 BF16 or AMX (the notes under the table say which); elsewhere
 torch emulates it and it is slower than fp32.
 """
 
