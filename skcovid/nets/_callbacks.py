@@ -89,11 +89,11 @@ def _to_float(output):
 class ImageNeuralNet(NeuralNet):
     """skorch's NeuralNet that optimises only trainable parameters and records validation scores.
 
-    On the CPU, module and image batches use the channels-last memory format, in every
-    precision, unless the module has a convolution that oneDNN mishandles in it
-    (``channels_last_safe``): oneDNN's convolutions want it (fp32 training steps 1.05-1.4x
-    faster on 2 cores, ``benchmarks/bench_cpu_training.py``; the outputs are the same up to
-    float rounding).
+    On the CPU, module and image batches use the channels-last memory format in every
+    precision, which oneDNN's convolutions want (fp32 training steps 1.05-1.4x faster on 2
+    cores, ``benchmarks/bench_cpu_training.py``; the outputs are the same up to float
+    rounding), unless the module has a convolution that oneDNN mishandles in that format
+    (``channels_last_safe``).
     With ``precision="bf16"`` forward passes run under :func:`torch.autocast` in bfloat16
     (outputs are cast back to float32, so losses and scores are computed in fp32).
     """

@@ -149,7 +149,8 @@ class ImageClassifier(BaseImageNet):
         the hardware runs it natively (CPUs with AVX-512 BF16 or AMX, CUDA GPUs with bf16) and
         fp32 elsewhere. On CPUs without bf16 instructions torch emulates bf16, which is slower
         than fp32. The precision used is in ``precision_``. In either precision, on the CPU,
-        module and inputs use the channels-last memory format (faster convolutions).
+        module and inputs use the channels-last memory format (faster convolutions; a network
+        with a 1x1 stride-2 convolution over fewer than 16 channels keeps the default one).
     lr_schedule : None, "cosine" or "onecycle", default=None
         Per-batch learning-rate schedule (skorch's ``LRScheduler``): "cosine" warms up
         linearly over ``warmup_epochs`` then decays to 0 along a cosine (torch's
